@@ -1,0 +1,113 @@
+"""The ASGI application: ``create_app(settings) -> Starlette``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from backend.api.http import GraphQLEndpoint
+from backend.api.schema import ApiSchema, build_schema
+from backend.core.body_limit import BodySizeLimitMiddleware
+from backend.core.bootstrap import resolve_owner_url
+from backend.core.db import Database
+from backend.core.logging import configure_logging
+from backend.core.metrics import render_metrics
+from backend.core.migrate import head_revision
+from backend.core.principal import Authenticator, no_authenticator
+from backend.core.request_id import RequestIdMiddleware
+from backend.modules.registry import ModuleRegistry, installed_modules
+from backend.settings import Settings, get_settings
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def healthz(_request: Request) -> Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers as the runtime role and its migrations are at the code's head."""
+    head = request.app.state.head_revision
+    try:
+        async with request.app.state.db.app_engine.connect() as conn:
+            current = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:  # any failure to reach the database means not ready
+        return _json({"status": "unavailable", "database": "unreachable", "error": type(exc).__name__}, 503)
+    if current != head:
+        return _json({"status": "unavailable", "database": "ok", "migrations": {"current": current, "head": head}},
+                     503)
+    return _json({"status": "ready", "database": "ok", "migrations": {"current": current, "head": head}})
+
+
+async def metrics(_request: Request) -> Response:
+    return Response(render_metrics(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: ModuleRegistry | None = None,
+    schema: ApiSchema | None = None,
+    authenticator: Authenticator | None = None,
+    database: Database | None = None,
+) -> Starlette:
+    settings = settings or get_settings()
+    registry = registry or installed_modules()
+    schema = schema or build_schema(registry)
+    configure_logging(settings.log_level, settings.log_json)
+    endpoint = GraphQLEndpoint(
+        schema=schema, settings=settings, registry=registry, authenticator=authenticator or no_authenticator
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or Database.from_settings(settings, await resolve_owner_url(settings))
+        app.state.db = db
+        try:
+            yield
+        finally:
+            if owned:
+                await db.dispose()
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        )
+    middleware.append(Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes))
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.schema = schema
+    app.state.head_revision = head_revision()
+    return app

@@ -1,0 +1,267 @@
+"""The ``jishi`` command line (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.core.migrate import PROJECT_ROOT
+from backend.settings import Settings, get_settings
+
+app = typer.Typer(help="Jishi: multi-tenant CRM, OMS and ERP behind one GraphQL API.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create and inspect tenants.", no_args_is_help=True)
+schema_app = typer.Typer(help="The exported GraphQL schema (schema/schema.graphql).", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(schema_app, name="schema")
+
+SCHEMA_FILE = PROJECT_ROOT / "schema" / "schema.graphql"
+
+
+def _settings() -> Settings:
+    from backend.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json and not sys.stderr.isatty())
+    return settings
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+# --- serving ----------------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, migrate: bool) -> None:
+    import uvicorn
+
+    from backend.core.bootstrap import prepare_database
+    from backend.core.embedded import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()  # uvicorn re-raises SIGTERM after shutdown; the embedded server must stop
+    # Resolve the database once here (starting the embedded server if needed) and hand its URL to
+    # the workers, so they all connect to the same server and none starts another.
+    owner_url = asyncio.run(prepare_database(settings, run_migrations=migrate))
+    os.environ["JISHI_DATABASE_URL"] = owner_url
+    if workers > 1:
+        prom_dir = settings.data_dir.resolve() / f"prometheus-{os.getpid()}"
+        shutil.rmtree(prom_dir, ignore_errors=True)
+        prom_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir)
+    typer.echo(f"Jishi serving on http://{host}:{port}/graphql ({workers} worker{'s' if workers > 1 else ''})")
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    migrate: Annotated[
+        bool | None, typer.Option("--migrate/--no-migrate", help="Apply migrations first (default: embedded only).")
+    ] = None,
+) -> None:
+    """Serve the API with uvicorn."""
+    settings = _settings()
+    _serve(settings, host, port, workers, migrate if migrate is not None else settings.database_url is None)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply migrations as the owner role and create or update the runtime role."""
+    from backend.core.bootstrap import prepare_database
+
+    asyncio.run(prepare_database(_settings(), run_migrations=True))
+    typer.echo("Database is at the latest migration; runtime role is up to date.")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+) -> None:
+    """Migrate, create the demo tenant with sample data, print how to use it, and serve."""
+    from backend.core.bootstrap import prepare_database
+    from tenants.demo import seed_demo
+
+    settings = _settings()
+    owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
+    summary = asyncio.run(seed_demo(settings, owner_url))
+    typer.echo(summary)
+    if serve_after:
+        os.environ["JISHI_DATABASE_URL"] = owner_url
+        _serve(settings, host, port, 1, migrate=False)
+
+
+# --- tenants ----------------------------------------------------------------------------------------
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from backend.core.bootstrap import resolve_owner_url
+    from backend.core.db import Database
+
+    return Database.from_settings(settings, asyncio.run(resolve_owner_url(settings)))
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option(help="Company name.")],
+    slug: Annotated[str, typer.Option(help="URL-safe handle, unique.")],
+    plan: Annotated[str, typer.Option(help="Plan from tenants/plans.toml.")] = "free",
+    modules: Annotated[str | None, typer.Option(help="Comma-separated modules (default: all the plan has).")] = None,
+    currency: Annotated[str, typer.Option(help="Base currency (ISO 4217).")] = "USD",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+) -> None:
+    """Create a tenant."""
+    from backend.core.errors import DomainError
+    from backend.modules.platform import service as platform
+    from backend.modules.registry import installed_modules
+
+    db = _database(_settings())
+
+    async def run() -> str:
+        try:
+            async with db.transaction() as session:
+                tenant = await platform.create_tenant(
+                    session,
+                    registry=installed_modules(),
+                    name=name,
+                    slug=slug,
+                    plan=plan,
+                    modules=[m.strip() for m in modules.split(",") if m.strip()] if modules else None,
+                    base_currency=currency,
+                    timezone=timezone,
+                )
+                enabled = sorted(await platform.enabled_modules(session))
+                return f"Created tenant {tenant.slug} ({tenant.id}) on plan {tenant.plan}: {', '.join(enabled)}"
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants with their plan, status and enabled modules."""
+    from backend.modules.platform import service as platform
+
+    db = _database(_settings())
+
+    async def run() -> list[str]:
+        lines = []
+        try:
+            async with db.transaction() as session:
+                tenants = await platform.list_tenants(session)
+            for tenant in tenants:
+                async with db.transaction(tenant.id) as session:
+                    enabled = sorted(await platform.enabled_modules(session))
+                lines.append(f"{tenant.slug:<24} {tenant.plan:<10} {tenant.status:<10} {','.join(enabled)}")
+        finally:
+            await db.dispose()
+        return lines
+
+    lines = asyncio.run(run())
+    typer.echo(f"{'SLUG':<24} {'PLAN':<10} {'STATUS':<10} MODULES")
+    for line in lines:
+        typer.echo(line)
+
+
+@tenant_app.command("modules")
+def tenant_modules(
+    slug: Annotated[str, typer.Argument(help="The tenant's slug.")],
+    enable: Annotated[list[str] | None, typer.Option("--enable", help="Module to enable (repeatable).")] = None,
+    disable: Annotated[list[str] | None, typer.Option("--disable", help="Module to disable (repeatable).")] = None,
+) -> None:
+    """Show a tenant's modules, enabling or disabling some first."""
+    from backend.core.errors import DomainError
+    from backend.modules.platform import service as platform
+    from backend.modules.registry import installed_modules
+
+    db = _database(_settings())
+    registry = installed_modules()
+
+    async def run() -> list[platform.ModuleState]:
+        try:
+            async with db.transaction() as session:
+                tenant = await platform.get_tenant_by_slug(session, slug=slug)
+            if tenant is None:
+                raise DomainError("NOT_FOUND", f"No tenant {slug!r}.", "slug")
+            async with db.transaction(tenant.id) as session:
+                for module in enable or []:
+                    await platform.enable_module(session, registry=registry, module=module)
+                for module in disable or []:
+                    await platform.disable_module(session, registry=registry, module=module)
+                return await platform.module_states(session, registry=registry)
+        finally:
+            await db.dispose()
+
+    try:
+        states = asyncio.run(run())
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    for state in states:
+        mark = "on " if state.enabled else "off"
+        note = "" if state.available else "  (not in plan)"
+        deps = f"  needs {', '.join(state.depends_on)}" if state.depends_on else ""
+        typer.echo(f"{mark} {state.name:<16} {state.title}{deps}{note}")
+
+
+# --- schema -----------------------------------------------------------------------------------------
+
+
+def _current_sdl() -> str:
+    from backend.api.schema import build_schema
+    from backend.modules.registry import installed_modules
+
+    return build_schema(installed_modules()).sdl()
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_FILE,
+) -> None:
+    """Write the schema's SDL (the public contract) to schema/schema.graphql."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_current_sdl(), encoding="utf-8")
+    typer.echo(f"Wrote {path}")
+
+
+@schema_app.command("check")
+def schema_check(
+    path: Annotated[Path, typer.Option(help="The committed SDL to compare with.")] = SCHEMA_FILE,
+) -> None:
+    """Exit non-zero with a diff when the code's schema differs from the committed SDL."""
+    current = _current_sdl()
+    committed = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current == committed:
+        typer.echo("schema/schema.graphql is up to date.")
+        return
+    diff = difflib.unified_diff(
+        committed.splitlines(keepends=True), current.splitlines(keepends=True), str(path), "code"
+    )
+    sys.stdout.writelines(diff)
+    _fail("\nThe schema drifted: run `jishi schema export` and commit schema/schema.graphql.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,40 @@
+"""SQL that every tenant table's migration runs: row-level security and runtime grants.
+
+Migrations call ``op.execute(sql)`` for each statement of ``tenant_table_sql(name)``; tests use the
+same function for the tables of their test modules, so there is one definition of the policy.
+
+The policy is written exactly as DESIGN.md section 3 requires: no ``(SELECT ...)`` wrapper (Citus
+refuses subqueries in policies on distributed tables), ``NULLIF(..., '')`` so that an unset or
+reset setting matches no row (fail closed).
+"""
+
+from __future__ import annotations
+
+from backend.core.db import RUNTIME_GROUP_ROLE
+
+TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+POLICY_NAME = "tenant_isolation"
+
+
+def tenant_table_sql(table: str, *, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> list[str]:
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {POLICY_NAME} ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
+        f"GRANT {privileges} ON {table} TO {RUNTIME_GROUP_ROLE}",
+    ]
+
+
+def global_table_sql(table: str, *, privileges: str = "SELECT") -> list[str]:
+    return [f"GRANT {privileges} ON {table} TO {RUNTIME_GROUP_ROLE}"]
+
+
+CREATE_RUNTIME_GROUP_SQL = f"""
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{RUNTIME_GROUP_ROLE}') THEN
+    CREATE ROLE {RUNTIME_GROUP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END
+$$
+"""

@@ -1,0 +1,236 @@
+"""Platform operations: tenants and per-tenant module enablement.
+
+Functions take an explicit session and never commit. Module state is read once per transaction
+and cached in ``session.info`` (every request is one transaction, so a change made by any worker
+is seen by the next request everywhere).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.db import set_tenant, utcnow
+from backend.core.errors import DomainError, ModuleDisabled
+from backend.core.ids import new_id
+from backend.modules.platform.models import Tenant, TenantModule
+from backend.modules.platform.plans import Plan, load_plans
+from backend.modules.registry import ModuleRegistry
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+_module_table = TenantModule.__table__
+
+@dataclass(frozen=True)
+class ModuleState:
+    name: str
+    title: str
+    enabled: bool
+    depends_on: tuple[str, ...]
+    available: bool  # the tenant's plan includes it
+
+
+# --- tenants ----------------------------------------------------------------------------------------
+
+
+def get_plan(name: str) -> Plan:
+    plans = load_plans()
+    if name not in plans:
+        raise DomainError("UNKNOWN_PLAN", f"Unknown plan {name!r}; plans: {', '.join(plans)}.", "plan")
+    return plans[name]
+
+
+async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def get_tenant_by_slug(session: AsyncSession, *, slug: str) -> Tenant | None:
+    return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+async def list_tenants(session: AsyncSession) -> list[Tenant]:
+    return list((await session.execute(select(Tenant).order_by(Tenant.slug))).scalars())
+
+
+async def create_tenant(
+    session: AsyncSession,
+    *,
+    registry: ModuleRegistry,
+    name: str,
+    slug: str,
+    plan: str = "free",
+    modules: list[str] | None = None,
+    base_currency: str = "USD",
+    timezone: str = "UTC",
+) -> Tenant:
+    """Create a tenant and its module rows; leaves the session scoped to the new tenant.
+
+    ``modules`` defaults to everything the plan allows. Each listed module brings its
+    dependencies. Refuses (DomainError, nothing written): a malformed or taken slug, an empty
+    name, an unknown plan or currency, a module the plan does not include.
+    """
+    name = name.strip()
+    slug = slug.strip().lower()
+    if not name:
+        raise DomainError("REQUIRED", "Name is required.", "name")
+    if len(name) > 200:
+        raise DomainError("TOO_LONG", "Name is at most 200 characters.", "name")
+    if not SLUG_RE.match(slug):
+        raise DomainError(
+            "INVALID_SLUG",
+            "Slug is 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
+            "slug",
+        )
+    if not CURRENCY_RE.match(base_currency):
+        raise DomainError("INVALID_CURRENCY", "Base currency is a three-letter ISO 4217 code.", "baseCurrency")
+    plan_obj = get_plan(plan)
+    wanted = plan_obj.available(registry) if modules is None else list(modules)
+    enabled: set[str] = {spec.name for spec in registry if spec.always_on}
+    for module in wanted:
+        _check_module_allowed(registry, plan_obj, module)
+        enabled.update(registry.with_dependencies(module))
+    for module in enabled:
+        _check_module_allowed(registry, plan_obj, module)
+    if await get_tenant_by_slug(session, slug=slug) is not None:
+        raise DomainError("SLUG_TAKEN", f"The slug {slug!r} is taken.", "slug")
+
+    tenant = Tenant(
+        name=name, slug=slug, plan=plan, status="active", base_currency=base_currency, timezone=timezone
+    )
+    session.add(tenant)
+    await session.flush()
+    await set_tenant(session, tenant.id)
+    now = utcnow()
+    session.add_all(
+        TenantModule(module=spec.name, enabled=spec.name in enabled, changed_at=now)
+        for spec in registry
+        if spec.name in enabled
+    )
+    await session.flush()
+    return tenant
+
+
+# --- modules ----------------------------------------------------------------------------------------
+
+
+def _check_module_allowed(registry: ModuleRegistry, plan: Plan, module: str) -> None:
+    if module not in registry:
+        raise DomainError("UNKNOWN_MODULE", f"There is no module {module!r}.", "module")
+    if not plan.allows(module, registry):
+        raise DomainError(
+            "PLAN_LIMIT", f"The {plan.title} plan does not include the {module!r} module.", "module"
+        )
+
+
+def _tenant_id(session: AsyncSession) -> uuid.UUID:
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None:
+        raise RuntimeError("no tenant set on this session")
+    return tenant_id
+
+
+async def enabled_modules(session: AsyncSession) -> frozenset[str]:
+    """The modules on for the session's tenant (always-on modules included), once per transaction."""
+    cached = session.info.get("enabled_modules")
+    if cached is not None:
+        return cached
+    tenant_id = _tenant_id(session)
+    rows = await session.execute(
+        select(_module_table.c.module).where(
+            _module_table.c.tenant_id == tenant_id, _module_table.c.enabled.is_(True)
+        )
+    )
+    result = frozenset(rows.scalars()) | {"platform"}
+    session.info["enabled_modules"] = result
+    return result
+
+
+async def is_module_enabled(session: AsyncSession, module: str) -> bool:
+    return module in await enabled_modules(session)
+
+
+async def ensure_module_enabled(session: AsyncSession, module: str) -> None:
+    """Raise ModuleDisabled unless ``module`` is on; jobs and webhooks call this too."""
+    if module not in await enabled_modules(session):
+        raise ModuleDisabled(module)
+
+
+async def module_states(session: AsyncSession, *, registry: ModuleRegistry) -> list[ModuleState]:
+    tenant = await get_tenant(session, tenant_id=_tenant_id(session))
+    assert tenant is not None
+    plan = get_plan(tenant.plan)
+    enabled = await enabled_modules(session)
+    return [
+        ModuleState(
+            name=spec.name,
+            title=spec.title,
+            enabled=spec.name in enabled,
+            depends_on=spec.depends,
+            available=plan.allows(spec.name, registry),
+        )
+        for spec in registry
+    ]
+
+
+async def _set_enabled(session: AsyncSession, modules: list[str], enabled: bool) -> None:
+    tenant_id = _tenant_id(session)
+    now = utcnow()
+    for module in modules:
+        stmt = pg_insert(_module_table).values(
+            tenant_id=tenant_id, id=new_id(), module=module, enabled=enabled, changed_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "module"], set_={"enabled": enabled, "changed_at": now}
+        )
+        await session.execute(stmt)
+    session.info.pop("enabled_modules", None)
+
+
+async def enable_module(session: AsyncSession, *, registry: ModuleRegistry, module: str) -> list[str]:
+    """Enable ``module`` and whatever it depends on; returns the modules that were switched on.
+
+    Refuses UNKNOWN_MODULE and PLAN_LIMIT (for the module or any dependency). Data kept while the
+    module was off is visible again at once: disabling never deleted it.
+    """
+    tenant = await get_tenant(session, tenant_id=_tenant_id(session))
+    assert tenant is not None
+    plan = get_plan(tenant.plan)
+    if module not in registry:
+        raise DomainError("UNKNOWN_MODULE", f"There is no module {module!r}.", "module")
+    needed = registry.with_dependencies(module)
+    for name in needed:
+        _check_module_allowed(registry, plan, name)
+    already = await enabled_modules(session)
+    switched = [name for name in needed if name not in already]
+    await _set_enabled(session, switched, True)
+    return switched
+
+
+async def disable_module(session: AsyncSession, *, registry: ModuleRegistry, module: str) -> None:
+    """Disable ``module``; its data stays and comes back on re-enable.
+
+    Refuses UNKNOWN_MODULE, MODULE_REQUIRED (always-on modules) and MODULE_IN_USE (an enabled
+    module depends on it; the message names them).
+    """
+    if module not in registry:
+        raise DomainError("UNKNOWN_MODULE", f"There is no module {module!r}.", "module")
+    if registry.get(module).always_on:
+        raise DomainError("MODULE_REQUIRED", f"The {module!r} module is always on.", "module")
+    enabled = await enabled_modules(session)
+    users = [name for name in registry.dependents(module) if name in enabled]
+    if users:
+        raise DomainError(
+            "MODULE_IN_USE",
+            f"Disable {', '.join(users)} first: {'it depends' if len(users) == 1 else 'they depend'} "
+            f"on {module!r}.",
+            "module",
+        )
+    if module in enabled:
+        await _set_enabled(session, [module], False)
+

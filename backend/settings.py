@@ -1,0 +1,73 @@
+"""Configuration, read from the environment (prefix ``JISHI_``) and an optional ``.env`` file.
+
+Every setting is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JISHI_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = "dev"
+
+    # Database. ``database_url`` connects as the owner role (migrations, role management).
+    # When it is unset, an embedded PostgreSQL is started under ``data_dir``.
+    database_url: str | None = None
+    # The runtime role the service connects as (NOSUPERUSER, NOBYPASSRLS, owns nothing).
+    app_db_user: str = "jishi_app"
+    app_db_password: SecretStr = SecretStr("jishi_app")
+    # Full URL for the runtime role; derived from database_url and app_db_* when unset.
+    app_database_url: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    # Set to 0 behind PgBouncer in transaction mode (asyncpg's prepared statement cache).
+    db_statement_cache_size: int = 100
+    data_dir: Path = Path(".jishi")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = 1_000_000
+
+    # GraphQL
+    introspection: bool | None = None  # None: on in dev and test, off in production
+    graphiql: bool | None = None  # None: on in dev only
+    max_query_depth: int = 12
+    max_query_tokens: int = 5_000
+    max_query_aliases: int = 50
+    max_query_cost: int = 2_000
+    default_list_size: int = 10  # cost multiplier for lists that take no first/last
+
+    # Logging
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # JISHI_CORS_ORIGINS="https://a.example,https://b.example"
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else self.env != "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env == "dev"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -7,6 +7,8 @@ demo leaves empty, so every new table gets demo rows.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import uuid
 
 from backend.core.db import Database
@@ -21,7 +23,8 @@ DEMO_NAME = "Demo Trading Co."
 async def create_demo_tenant(
     db: Database, *, registry: ModuleRegistry, slug: str = DEMO_SLUG, name: str = DEMO_NAME
 ) -> uuid.UUID:
-    """Create (or find) a demo tenant with every module of the business plan on; returns its id."""
+    """Create (or find) a demo tenant with every module of the business plan on and each module's
+    sample data (``<module package>.demo.seed(session)``, in dependency order); returns its id."""
     async with db.transaction() as session:
         existing = await platform.get_tenant_by_slug(session, slug=slug)
         if existing is not None:
@@ -30,6 +33,11 @@ async def create_demo_tenant(
             session, registry=registry, name=name, slug=slug, plan="business", base_currency="CNY",
             timezone="Asia/Shanghai",
         )
+        enabled = await platform.enabled_modules(session)
+        for spec in registry:
+            demo_module = f"{spec.import_path}.demo"
+            if spec.name in enabled and importlib.util.find_spec(demo_module) is not None:
+                await importlib.import_module(demo_module).seed(session)
         return tenant.id
 
 

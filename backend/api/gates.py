@@ -39,3 +39,26 @@ def gated_field(*, module: str | None, permission: str | None = None, **kwargs: 
 
 def gated_mutation(*, module: str | None, permission: str | None = None, **kwargs: Any) -> Any:
     return strawberry.mutation(extensions=[Gate(module, permission)], **kwargs)
+
+
+class CrossModuleGate(FieldExtension):
+    """A nested field that belongs to another module: answers ``empty`` while that module is off."""
+
+    def __init__(self, module: str, empty: Any) -> None:
+        self.module = module
+        self.empty = empty
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        raise TypeError("cross-module fields must have async resolvers")
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        if not await info.context.module_enabled(self.module):
+            return self.empty() if callable(self.empty) else self.empty
+        return await next_(source, info, **kwargs)
+
+
+def cross_module_field(*, module: str, empty: Any = None, **kwargs: Any) -> Any:
+    """``Customer.orders``-style field: null (or ``empty``, e.g. ``list``) when ``module`` is off."""
+    return strawberry.field(extensions=[CrossModuleGate(module, empty)], **kwargs)

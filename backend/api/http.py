@@ -193,19 +193,20 @@ class GraphQLEndpoint:
     async def _run(self, request: Request, params: _Params, media: str, *, is_get: bool) -> Response:
         started = time.perf_counter()
         request_id = current_request_id()
-        label = operation_label(params.operation_name)
-        outcome = "error"
+        trace = {"operation": params.operation_name, "outcome": "error"}
         try:
-            response, outcome = await self._execute(request, params, media, is_get, request_id)
+            response, trace["outcome"] = await self._execute(request, params, media, is_get, request_id, trace)
             return response
         finally:
             elapsed = time.perf_counter() - started
+            label = operation_label(trace["operation"])
+            outcome = trace["outcome"]
             GRAPHQL_REQUESTS.labels(label, outcome).inc()
             GRAPHQL_LATENCY.labels(label).observe(elapsed)
             log.info("graphql.request", operation=label, outcome=outcome, duration_ms=round(elapsed * 1000, 2))
 
     async def _execute(
-        self, request: Request, params: _Params, media: str, is_get: bool, request_id: str
+        self, request: Request, params: _Params, media: str, is_get: bool, request_id: str, trace: dict[str, Any]
     ) -> tuple[Response, str]:
         try:
             document = self._parse(params.query)
@@ -229,6 +230,8 @@ class GraphQLEndpoint:
                        "The document has several operations: pass operationName.")
             return self._request_error([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}],
                                        media), "invalid"
+        if operation.name is not None:
+            trace["operation"] = operation.name.value
         if operation.operation is OperationType.SUBSCRIPTION:
             raise BadRequest("Subscriptions are served over the graphql-transport-ws websocket.")
         if is_get and operation.operation is not OperationType.QUERY:

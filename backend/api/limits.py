@@ -98,6 +98,9 @@ def analyze(
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
 
+    # Cost of one node of a connection (its edges/nodes selections), keyed by the connection's selection set.
+    per_node_cost: dict[int, int] = {}
+
     def walk(selection_set: SelectionSetNode | None, parent: Any, depth: int, seen: frozenset[str]) -> tuple[int, int]:
         """(cost, max depth) of a selection set on ``parent``."""
         if selection_set is None:
@@ -119,8 +122,12 @@ def analyze(
                 child_cost, child_depth = walk(sel.selection_set, named, depth + 1, seen)
                 deepest = max(deepest, child_depth)
                 if _is_connection(named):
-                    cost += 2 + _page_size(sel, variables) * max(child_cost, 1)
-                elif is_list and not _is_connection(parent):  # edges/nodes: the page size counted them
+                    per_node = per_node_cost.pop(id(sel.selection_set), 0)
+                    cost += 2 + _page_size(sel, variables) * max(per_node, 1) + (child_cost - per_node)
+                elif is_list and _is_connection(parent):  # edges/nodes: the page size multiplies them
+                    per_node_cost[id(selection_set)] = per_node_cost.get(id(selection_set), 0) + 1 + child_cost
+                    cost += 1 + child_cost
+                elif is_list:
                     cost += default_list_size * (1 + child_cost)
                 else:
                     cost += 1 + child_cost

@@ -115,7 +115,7 @@ class Mutation:
         return await run_mutation(ctx, NoteCreatePayload, operation)
 
     @gated_mutation(module="notes", permission="notes.write")
-    async def note_explode(self, info: Info) -> bool:
+    async def note_explode(self, info: Info) -> bool | None:
         ctx: RequestContext = info.context
         await run_mutation(ctx, NoteCreatePayload, lambda: notes.explode_after_write(ctx.session))
         return True

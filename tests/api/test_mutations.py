@@ -1,0 +1,43 @@
+"""Mutations: a refusal is data and writes nothing; several mutations in one request are each atomic."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.support.notes.models import NoteFolder
+
+
+async def folder_count(db, tenant, name: str) -> int:
+    async with db.transaction(tenant) as session:
+        return await session.scalar(select(func.count()).select_from(NoteFolder).where(NoteFolder.name == name))
+
+
+async def test_a_user_error_writes_nothing_even_what_the_service_wrote_before_refusing(gql, db, make_tenant):
+    a = await make_tenant()
+    body = await gql('mutation { noteCreate(input: {title: "   ", folderName: "ghost"}) '
+                     "{ note { id } userErrors { field message code } } }", tenant=a)
+    assert body["data"]["noteCreate"] == {
+        "note": None, "userErrors": [{"field": ["input", "title"], "message": "Title is required.", "code": "REQUIRED"}]}
+    assert "errors" not in body
+    assert await folder_count(db, a, "ghost") == 0  # the folder flushed before the refusal is gone
+
+
+async def test_each_mutation_in_a_request_stands_alone(gql, db, make_tenant):
+    a = await make_tenant()
+    body = await gql('mutation { ok: noteCreate(input: {title: "first", folderName: "kept"}) { note { title } userErrors { code } } '
+                     "boom: noteExplode "
+                     'bad: noteCreate(input: {title: "", folderName: "dropped"}) { note { title } userErrors { code } } }',
+                     tenant=a)
+    assert body["data"]["ok"] == {"note": {"title": "first"}, "userErrors": []}
+    assert body["data"]["bad"] == {"note": None, "userErrors": [{"code": "REQUIRED"}]}
+    assert body["data"]["boom"] is None and body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert await folder_count(db, a, "kept") == 1
+    assert await folder_count(db, a, "dropped") == 0
+
+
+async def test_mutations_need_their_write_permission(gql, db, make_tenant):
+    a = await make_tenant()
+    body = await gql('mutation { noteCreate(input: {title: "x", folderName: "ro"}) { note { id } } }',
+                     tenant=a, permissions=("notes.read",))
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "permission": "notes.write"}
+    assert await folder_count(db, a, "ro") == 0

@@ -46,8 +46,8 @@ def test_serve_with_two_workers(owner_url, tmp_path):
         assert "graphiql" in httpx.get(f"{base}/graphql", headers={"accept": "text/html"}).text.lower()
         metrics = httpx.get(f"{base}/metrics").text
         # Both workers' counts are summed in the multiprocess registry.
-        line = next(l for l in metrics.splitlines()
-                    if l.startswith('jishi_graphql_requests_total{operation="Intro",outcome="ok"}'))
+        line = next(row for row in metrics.splitlines()
+                    if row.startswith('jishi_graphql_requests_total{operation="Intro",outcome="ok"}'))
         assert float(line.split()[-1]) == 20.0
     finally:
         proc.send_signal(signal.SIGTERM)

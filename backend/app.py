@@ -22,8 +22,9 @@ from backend.core.db import Database
 from backend.core.logging import configure_logging
 from backend.core.metrics import render_metrics
 from backend.core.migrate import head_revision
-from backend.core.principal import Authenticator, no_authenticator
+from backend.core.principal import Authenticator
 from backend.core.request_id import RequestIdMiddleware
+from backend.modules.platform.oauth import build_auth
 from backend.modules.registry import ModuleRegistry, installed_modules
 from backend.settings import Settings, get_settings
 
@@ -66,8 +67,9 @@ def create_app(
     registry = registry or installed_modules()
     schema = schema or build_schema(registry)
     configure_logging(settings.log_level, settings.log_json)
+    auth = build_auth(settings, registry)
     endpoint = GraphQLEndpoint(
-        schema=schema, settings=settings, registry=registry, authenticator=authenticator or no_authenticator
+        schema=schema, settings=settings, registry=registry, authenticator=authenticator or auth.authenticator
     )
 
     @asynccontextmanager
@@ -102,6 +104,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *auth.endpoints.routes(),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -110,4 +113,5 @@ def create_app(
     app.state.registry = registry
     app.state.schema = schema
     app.state.head_revision = head_revision()
+    app.state.auth = auth
     return app

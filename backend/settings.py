@@ -47,6 +47,27 @@ class Settings(BaseSettings):
     max_query_cost: int = 2_000
     default_list_size: int = 10  # cost multiplier for lists that take no first/last
 
+    # Identity and tokens
+    jwt_keys_file: Path | None = None  # default <data_dir>/jwt-keys.json (created outside production)
+    jwt_issuer: str = "jishi"
+    jwt_audience: str = "jishi-api"
+    access_token_seconds: int = 900
+    refresh_token_days: int = 30
+    invitation_days: int = 7
+    auth_cache_seconds: float = 5.0  # how long a membership/role check is reused per process
+    # External single sign-on: access tokens from this OIDC issuer are accepted (email -> user).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+
+    # Abuse protection
+    redis_url: str | None = None  # shared login throttle and cost buckets across workers
+    login_max_failures: int = 5  # per account and per IP, within login_window_seconds
+    login_window_seconds: int = 900
+    login_lockout_seconds: int = 900
+    cost_bucket_size: int = 2000  # points; a query's requested cost is taken from it
+    cost_restore_rate: int = 100  # points per second
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -58,6 +79,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @property
+    def keys_path(self) -> Path:
+        return self.jwt_keys_file or self.data_dir / "jwt-keys.json"
 
     @property
     def introspection_enabled(self) -> bool:

@@ -13,6 +13,7 @@ import uuid
 
 from backend.core.db import Database
 from backend.modules.platform import service as platform
+from backend.modules.platform.demo import DEMO_PASSWORD, STAFF, demo_email
 from backend.modules.registry import ModuleRegistry, installed_modules
 from backend.settings import Settings
 
@@ -50,13 +51,15 @@ async def seed_demo(settings: Settings, owner_url: str) -> str:
             enabled = sorted(await platform.enabled_modules(session))
     finally:
         await db.dispose()
+    owner = demo_email("owner", DEMO_SLUG)
     return "\n".join(
         [
             f"Demo tenant: {DEMO_NAME} (slug {DEMO_SLUG!r}, id {tenant_id}), modules: {', '.join(enabled)}.",
-            "GraphiQL: open http://127.0.0.1:8000/graphql in a browser; the schema and its docs browse "
-            "without signing in.",
-            "Signing in (POST /auth/token, demo users) arrives with the identity module; until then every "
-            "query other than introspection answers UNAUTHENTICATED, by design: the server has no "
-            "unauthenticated way to act as a tenant.",
+            f"Sign in as any of {', '.join(demo_email(role, DEMO_SLUG) for role, _ in STAFF)}",
+            f"  (one per built-in role), password {DEMO_PASSWORD!r}. For example:",
+            f"  curl -s http://127.0.0.1:8000/auth/token -d grant_type=password -d username={owner} "
+            f"-d password={DEMO_PASSWORD}",
+            "GraphiQL: open http://127.0.0.1:8000/graphql and add the header "
+            '{"Authorization": "Bearer <access_token>"}; the schema browses without signing in.',
         ]
     )

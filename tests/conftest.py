@@ -72,7 +72,8 @@ async def db(owner_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(env="test", log_json=True, log_level="WARNING", cors_origins=["https://app.example"])
+    return Settings(env="test", log_json=True, log_level="WARNING", cors_origins=["https://app.example"],
+                    jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", auth_cache_seconds=0)
 
 
 @pytest.fixture(scope="session")

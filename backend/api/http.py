@@ -251,6 +251,9 @@ class GraphQLEndpoint:
             principal = await self.authenticator(request)
         except Unauthenticated as exc:
             return self._unauthenticated(exc.message, media), "unauthenticated"
+        except ApiError as exc:  # e.g. TENANT_SUSPENDED
+            body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}]}
+            return self._response(body, exc.http_status, media), exc.code.lower()
         if principal is None and not _introspection_only(operation):
             return self._unauthenticated("Authentication required: send Authorization: Bearer <token>.",
                                          media), "unauthenticated"
@@ -313,5 +316,3 @@ def _introspection_only(operation: OperationDefinitionNode) -> bool:
         for sel in operation.selection_set.selections
     )
 
-
-__all__ = ["ApiError", "GraphQLEndpoint"]

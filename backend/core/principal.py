@@ -27,7 +27,3 @@ class Principal:
 # and API client tokens); tests may install their own.
 Authenticator = Callable[[HTTPConnection], Awaitable[Principal | None]]
 
-
-async def no_authenticator(_request: HTTPConnection) -> Principal | None:
-    """Until identity is configured nobody is authenticated: there is no unauthenticated tenant switch."""
-    return None

@@ -38,3 +38,11 @@ BEGIN
 END
 $$
 """
+
+
+# A signed-in user may see their own memberships in every tenant (to pick the tenant at sign-in),
+# and nothing else: SELECT only, keyed on app.user_id, which the app sets after verifying the
+# password. The tenancy lint knows this policy by name.
+MEMBER_SELF_POLICY = "member_self"
+MEMBER_SELF_PREDICATE = "user_id = NULLIF(current_setting('app.user_id', true), '')::uuid"
+MEMBER_SELF_SQL = f"CREATE POLICY {MEMBER_SELF_POLICY} ON membership FOR SELECT USING ({MEMBER_SELF_PREDICATE})"

@@ -89,14 +89,15 @@ async def test_graphiql_page_in_dev_only(client, app):
     assert prod._ide_html is None
 
 
-async def test_introspection_can_be_turned_off(app, db):
+async def test_introspection_can_be_turned_off(app, db, settings):
     import httpx
 
     from backend.api.schema import build_schema
     from backend.app import create_app
     from backend.settings import Settings
 
-    prod = create_app(Settings(env="production", log_level="WARNING"), registry=app.state.registry,
+    prod = create_app(Settings(env="production", log_level="WARNING", jwt_keys_file=settings.jwt_keys_file),
+                      registry=app.state.registry,
                       schema=build_schema(app.state.registry), database=db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=prod), base_url="http://t") as c:
         r = await c.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})

@@ -17,9 +17,13 @@ from backend.settings import Settings, get_settings
 
 app = typer.Typer(help="Jishi: multi-tenant CRM, OMS and ERP behind one GraphQL API.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Create and inspect tenants.", no_args_is_help=True)
+admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
+keys_app = typer.Typer(help="Access-token signing keys (JWKS).", no_args_is_help=True)
 schema_app = typer.Typer(help="The exported GraphQL schema (schema/schema.graphql).", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(schema_app, name="schema")
+app.add_typer(admin_app, name="admin")
+app.add_typer(keys_app, name="keys")
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "schema.graphql"
 
@@ -51,6 +55,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, migrate: bool
     # the workers, so they all connect to the same server and none starts another.
     owner_url = asyncio.run(prepare_database(settings, run_migrations=migrate))
     os.environ["JISHI_DATABASE_URL"] = owner_url
+    _ensure_keys(settings)
     if workers > 1:
         prom_dir = settings.data_dir.resolve() / f"prometheus-{os.getpid()}"
         shutil.rmtree(prom_dir, ignore_errors=True)
@@ -110,6 +115,14 @@ def demo(
         _serve(settings, host, port, 1, migrate=False)
 
 
+def _ensure_keys(settings: Settings) -> None:
+    """Create the signing key file once, here, so that every worker loads the same keys."""
+    from backend.modules.platform.keys import load_keys
+
+    load_keys(settings.keys_path, create=settings.env != "production")
+    os.environ.setdefault("JISHI_JWT_KEYS_FILE", str(settings.keys_path.resolve()))
+
+
 # --- tenants ----------------------------------------------------------------------------------------
 
 
@@ -128,12 +141,20 @@ def tenant_create(
     modules: Annotated[str | None, typer.Option(help="Comma-separated modules (default: all the plan has).")] = None,
     currency: Annotated[str, typer.Option(help="Base currency (ISO 4217).")] = "USD",
     timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    owner_email: Annotated[str | None, typer.Option(help="The owner's email (an existing user joins).")] = None,
+    owner_password: Annotated[
+        str | None, typer.Option(help="Password for a new owner account (prompted if omitted).")
+    ] = None,
 ) -> None:
-    """Create a tenant."""
+    """Create a tenant, with its first owner when --owner-email is given."""
     from backend.core.errors import DomainError
+    from backend.modules.platform import identity
     from backend.modules.platform import service as platform
     from backend.modules.registry import installed_modules
 
+    if owner_email and owner_password is None:
+        owner_password = typer.prompt("Owner password (new accounts only)", hide_input=True, default="",
+                                      show_default=False) or None
     db = _database(_settings())
 
     async def run() -> str:
@@ -150,7 +171,16 @@ def tenant_create(
                     timezone=timezone,
                 )
                 enabled = sorted(await platform.enabled_modules(session))
-                return f"Created tenant {tenant.slug} ({tenant.id}) on plan {tenant.plan}: {', '.join(enabled)}"
+                owner = ""
+                if owner_email:
+                    user = await identity.get_user_by_email(session, email=owner_email)
+                    if user is None:
+                        user = await identity.create_user(session, email=owner_email, name=owner_email.split("@")[0],
+                                                          password=owner_password or "")
+                    await identity.add_member(session, user_id=user.id, role="owner")
+                    owner = f"; owner {user.email}"
+                return (f"Created tenant {tenant.slug} ({tenant.id}) on plan {tenant.plan}: "
+                        f"{', '.join(enabled)}{owner}")
         finally:
             await db.dispose()
 
@@ -224,6 +254,62 @@ def tenant_modules(
         note = "" if state.available else "  (not in plan)"
         deps = f"  needs {', '.join(state.depends_on)}" if state.depends_on else ""
         typer.echo(f"{mark} {state.name:<16} {state.title}{deps}{note}")
+
+
+# --- platform admins and keys ------------------------------------------------------------------------
+
+
+@admin_app.command("create-platform-admin")
+def create_platform_admin(
+    email: Annotated[str, typer.Option(help="The administrator's email (an existing user is promoted).")],
+    name: Annotated[str, typer.Option(help="Display name for a new account.")] = "Platform admin",
+    password: Annotated[str | None, typer.Option(help="Password for a new account (prompted if omitted).")] = None,
+) -> None:
+    """Create (or promote) a platform administrator: tokens with scope 'platform', no tenant."""
+    from backend.core.errors import DomainError
+    from backend.modules.platform import identity
+
+    db = _database(_settings())
+
+    async def run() -> str:
+        try:
+            async with db.transaction() as session:
+                user = await identity.get_user_by_email(session, email=email)
+                if user is None:
+                    secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+                    user = await identity.create_user(session, email=email, name=name, password=secret,
+                                                      is_platform_admin=True)
+                    return f"Created platform admin {user.email}"
+                user.is_platform_admin = True
+                return f"{user.email} is now a platform admin"
+        finally:
+            await db.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; older keys keep verifying until pruned."""
+    from backend.modules.platform.keys import rotate_keys
+
+    settings = _settings()
+    kid = rotate_keys(settings.keys_path)
+    typer.echo(f"New signing key {kid} in {settings.keys_path}. Restart the workers to sign with it; prune the "
+               f"old keys once the access-token lifetime ({settings.access_token_seconds}s) has passed.")
+
+
+@keys_app.command("prune")
+def keys_prune(keep: Annotated[int, typer.Option(help="How many of the newest keys to keep.", min=1)] = 1) -> None:
+    """Drop all but the newest --keep keys (tokens they signed stop verifying)."""
+    from backend.modules.platform.keys import prune_keys
+
+    settings = _settings()
+    dropped = prune_keys(settings.keys_path, keep)
+    typer.echo(f"Dropped {len(dropped)} key(s): {', '.join(dropped) or 'none'}")
 
 
 # --- schema -----------------------------------------------------------------------------------------

@@ -35,6 +35,16 @@ class RequestContext:
     def require_tenant_session(self) -> AsyncSession:
         if self.principal is None or self.session is None:
             raise Unauthenticated("Authentication required.")
+        if self.principal.tenant_id is None:
+            raise Forbidden("This field needs a tenant's access token.")
+        return self.session
+
+    def require_platform_admin(self) -> AsyncSession:
+        """For the platform administration fields: a platform token (scope ``platform``, no tenant)."""
+        if self.principal is None or self.session is None:
+            raise Unauthenticated("Authentication required.")
+        if not self.principal.is_platform_admin or self.principal.tenant_id is not None:
+            raise Forbidden("Platform administrators only: sign in with scope=platform.", permission="platform")
         return self.session
 
     async def require(self, module: str | None = None, permission: str | None = None) -> AsyncSession:
@@ -48,7 +58,7 @@ class RequestContext:
 
     async def module_enabled(self, module: str) -> bool:
         """For nested cross-module fields, which answer null/empty instead of an error."""
-        if self.session is None:
+        if self.session is None or self.principal is None or self.principal.tenant_id is None:
             return False
         return await platform.is_module_enabled(self.session, module)
 

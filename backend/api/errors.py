@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import strawberry
 import structlog
 from graphql import GraphQLError
+from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.core.errors import ApiError, DomainError
@@ -35,18 +36,64 @@ def user_error(exc: DomainError) -> UserError:
     return UserError(field=field, message=exc.message, code=exc.code)
 
 
-async def run_mutation(ctx: RequestContext, payload: Callable[..., T], operation: Callable[[], Awaitable[T]]) -> T:
+async def run_mutation(
+    info: Info, payload: Callable[..., T], operation: Callable[[], Awaitable[T]], input: Any = None
+) -> T:
     """Run ``operation`` atomically: its writes commit with the request, or vanish on any error.
 
     Returns the operation's payload, or ``payload(user_errors=[...])`` for a DomainError. Other
-    exceptions propagate (after the savepoint is rolled back) and become top-level errors.
+    exceptions propagate (after the savepoint is rolled back) and become top-level errors. Every
+    outcome is written to the tenant's audit log in the request's transaction, outside the
+    savepoint: a refused or failed mutation leaves an audit row saying so, and no data.
     """
+    ctx: RequestContext = info.context
     session = ctx.require_tenant_session()
     try:
         async with session.begin_nested():
-            return await operation()
+            result = await operation()
     except DomainError as exc:
+        await _audit(ctx, info.field_name, input, None, f"refused:{exc.code}")
         return payload(user_errors=[user_error(exc)])
+    except Exception:
+        await _audit(ctx, info.field_name, input, None, "error")
+        raise
+    await _audit(ctx, info.field_name, input, result, "success")
+    return result
+
+
+def _ids_in(value: Any) -> list[str]:
+    """Global IDs named by an input (``id``, ``...Id``, ``...Ids``) or held by a payload's objects."""
+    found: list[str] = []
+    if value is None:
+        return found
+    fields = vars(value) if hasattr(value, "__dict__") else {}
+    for name, item in fields.items():
+        if name.startswith("_"):
+            continue
+        if name == "id" or name.endswith("_id") or name.endswith("_ids"):
+            found.extend(str(v) for v in (item if isinstance(item, list) else [item]) if v)
+        elif hasattr(item, "id") and not isinstance(item, str | list):
+            found.append(str(item.id))
+    return found
+
+
+async def _audit(ctx: RequestContext, operation: str, input: Any, result: Any, outcome: str) -> None:
+    from backend.modules.platform import audit
+
+    principal = ctx.principal
+    request = ctx.request
+    await audit.record(
+        ctx.session,  # type: ignore[arg-type]
+        operation=operation,
+        outcome=outcome,
+        actor_user_id=principal.user_id if principal else None,
+        actor_api_client_id=principal.api_client_id if principal else None,
+        targets=list(dict.fromkeys(_ids_in(input) + _ids_in(result))),
+        input_summary=audit.summarize(input) if input is not None else {},
+        ip=request.client.host if request is not None and request.client else None,
+        user_agent=request.headers.get("user-agent") if request is not None else None,
+        request_id=ctx.request_id,
+    )
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

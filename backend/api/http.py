@@ -264,11 +264,12 @@ class GraphQLEndpoint:
         ctx = RequestContext(request=request, settings=self.settings, registry=self.registry,
                              nodes=self.schema.nodes, principal=principal, session=None, request_id=request_id)
         try:
-            if principal is None or principal.tenant_id is None:
+            if principal is None:
                 result = await self._execute_operation(document, params, ctx)
             else:
                 async with db.sessionmaker() as session, session.begin():
-                    await set_tenant(session, principal.tenant_id)
+                    if principal.tenant_id is not None:
+                        await set_tenant(session, principal.tenant_id)
                     ctx.session = session
                     result = await self._execute_operation(document, params, ctx)
         except Exception as exc:  # commit failures and the like: nothing was written

@@ -339,3 +339,61 @@ async def accept_invitation(
     invitation.accepted_at = utcnow()
     await session.flush()
     return user, membership
+
+
+# --- member administration --------------------------------------------------------------------------
+
+
+async def get_member(session: AsyncSession, *, member_id: uuid.UUID) -> Membership | None:
+    stmt = select(Membership).where(Membership.tenant_id == _tenant_id(session), Membership.id == member_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _lock_owners(session: AsyncSession) -> None:
+    # Two concurrent demotions of two owners must not leave none: serialise owner changes per tenant.
+    await session.execute(
+        select(Membership.id).where(Membership.tenant_id == _tenant_id(session), Membership.role == "owner")
+        .with_for_update()
+    )
+
+
+async def update_member_role(
+    session: AsyncSession, *, member_id: uuid.UUID, role: str, actor_is_owner: bool
+) -> Membership:
+    """Change a member's role. Owners only make or unmake owners; the last owner stays an owner."""
+    if not roles.is_role(role):
+        raise DomainError("UNKNOWN_ROLE", f"Unknown role {role!r}; roles: {', '.join(roles.role_names())}.", "role")
+    member = await get_member(session, member_id=member_id)
+    if member is None:
+        raise DomainError("NOT_FOUND", "No member with this ID.", "id")
+    if "owner" in (role, member.role):
+        if not actor_is_owner:
+            raise DomainError("OWNER_REQUIRED", "Only an owner can make or unmake an owner.", "role")
+        await _lock_owners(session)
+        if member.role == "owner" and role != "owner" and await count_owners(session) <= 1:
+            raise DomainError("LAST_OWNER", "A tenant keeps at least one owner: make someone else owner first.", "role")
+    member.role = role
+    await session.flush()
+    return member
+
+
+async def remove_member(session: AsyncSession, *, member_id: uuid.UUID, actor_is_owner: bool) -> Membership:
+    """Remove a member and end their sessions in this tenant. Never the last owner."""
+    member = await get_member(session, member_id=member_id)
+    if member is None:
+        raise DomainError("NOT_FOUND", "No member with this ID.", "id")
+    if member.role == "owner":
+        if not actor_is_owner:
+            raise DomainError("OWNER_REQUIRED", "Only an owner can remove an owner.", "id")
+        await _lock_owners(session)
+        if await count_owners(session) <= 1:
+            raise DomainError("LAST_OWNER", "A tenant keeps at least one owner.", "id")
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.tenant_id == member.tenant_id, RefreshToken.user_id == member.user_id,
+               RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    await session.delete(member)
+    await session.flush()
+    return member

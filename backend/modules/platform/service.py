@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -234,3 +234,47 @@ async def disable_module(session: AsyncSession, *, registry: ModuleRegistry, mod
     if module in enabled:
         await _set_enabled(session, [module], False)
 
+
+
+# --- platform administration (cross-tenant, explicit) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantOverview:
+    member_count: int
+    enabled_modules: tuple[str, ...]
+
+
+async def tenant_overviews(session: AsyncSession, *, tenant_ids: list[uuid.UUID]) -> dict[uuid.UUID, TenantOverview]:
+    """Member counts and enabled modules of several tenants, for platform admins.
+
+    Isolation stays on: each tenant is read inside its own ``SET LOCAL app.tenant_id``, one small
+    query each, and the session ends unscoped again.
+    """
+    from backend.modules.platform.models import Membership
+
+    result = {}
+    for tenant_id in tenant_ids:
+        await set_tenant(session, tenant_id)
+        members = await session.scalar(select(func.count()).select_from(Membership).where(
+            Membership.tenant_id == tenant_id, Membership.status == "active"))
+        modules = await enabled_modules(session)
+        result[tenant_id] = TenantOverview(member_count=int(members or 0), enabled_modules=tuple(sorted(modules)))
+    await clear_tenant(session)
+    return result
+
+
+async def clear_tenant(session: AsyncSession) -> None:
+    await session.execute(text("SET LOCAL app.tenant_id = ''"))
+    session.info.pop("tenant_id", None)
+    session.info.pop("enabled_modules", None)
+
+
+async def set_tenant_status(session: AsyncSession, *, tenant_id: uuid.UUID, status: str) -> Tenant:
+    """Suspend or resume a tenant (platform admins). Refuses NOT_FOUND."""
+    tenant = await get_tenant(session, tenant_id=tenant_id)
+    if tenant is None:
+        raise DomainError("NOT_FOUND", "No tenant with this ID.", "id")
+    tenant.status = status
+    await session.flush()
+    return tenant

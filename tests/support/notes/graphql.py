@@ -112,12 +112,12 @@ class Mutation:
             note = await notes.create_note(ctx.session, title=input.title, folder_name=input.folder_name)
             return NoteCreatePayload(note=(await load_notes(ctx, [note.id]))[note.id])
 
-        return await run_mutation(ctx, NoteCreatePayload, operation)
+        return await run_mutation(info, NoteCreatePayload, operation, input)
 
     @gated_mutation(module="notes", permission="notes.write")
     async def note_explode(self, info: Info) -> bool | None:
         ctx: RequestContext = info.context
-        await run_mutation(ctx, NoteCreatePayload, lambda: notes.explode_after_write(ctx.session))
+        await run_mutation(info, NoteCreatePayload, lambda: notes.explode_after_write(ctx.session))
         return True
 
 

@@ -1,4 +1,4 @@
-"""Platform GraphQL: ``viewer``, the tenant and its modules, ``moduleEnable``/``moduleDisable``."""
+"""``viewer``, the tenant and its modules, ``moduleEnable``/``moduleDisable``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Node, NodeSource, to_global_id
-from backend.modules.platform import models
+from backend.modules.platform import identity, models
 from backend.modules.platform import service as platform
+from backend.modules.platform.graphql.types import ApiClientType, UserType
 
 
 @strawberry.enum
@@ -76,6 +77,8 @@ class TenantType(Node):
 
 @strawberry.type
 class Viewer:
+    user: UserType | None = strawberry.field(description="The signed-in person; null for an API client.")
+    api_client: ApiClientType | None = strawberry.field(description="The calling API client, if it is one.")
     tenant: TenantType
     role: str | None
     permissions: list[str]
@@ -96,12 +99,18 @@ class Query:
     async def viewer(self, info: Info) -> Viewer:
         ctx: RequestContext = info.context
         session = ctx.require_tenant_session()
-        tenant = await platform.get_tenant(session, tenant_id=ctx.principal.tenant_id)
+        principal = ctx.principal
+        tenant = await platform.get_tenant(session, tenant_id=principal.tenant_id)
         assert tenant is not None
+        user = await identity.get_user(session, user_id=principal.user_id) if principal.user_id else None
+        client = (await identity.get_api_client(session, api_client_id=principal.api_client_id)
+                  if principal.api_client_id else None)
         return Viewer(
+            user=UserType.from_model(user) if user else None,
+            api_client=ApiClientType.from_model(client) if client else None,
             tenant=TenantType.from_model(tenant),
-            role=ctx.principal.role,
-            permissions=sorted(ctx.principal.permissions),
+            role=principal.role,
+            permissions=sorted(principal.permissions),
         )
 
 
@@ -145,7 +154,7 @@ class Mutation:
             switched = await platform.enable_module(ctx.session, registry=ctx.registry, module=input.module)
             return ModuleEnablePayload(module=await _module_state(ctx, input.module), enabled_modules=switched)
 
-        return await run_mutation(ctx, ModuleEnablePayload, operation)
+        return await run_mutation(info, ModuleEnablePayload, operation, input)
 
     @gated_mutation(module="platform", permission="platform.modules")
     async def module_disable(self, info: Info, input: ModuleDisableInput) -> ModuleDisablePayload:
@@ -155,8 +164,7 @@ class Mutation:
             await platform.disable_module(ctx.session, registry=ctx.registry, module=input.module)
             return ModuleDisablePayload(module=await _module_state(ctx, input.module))
 
-        return await run_mutation(ctx, ModuleDisablePayload, operation)
+        return await run_mutation(info, ModuleDisablePayload, operation, input)
 
 
-types = [TenantType]
 node_sources = [NodeSource("Tenant", "platform", None, load_tenants)]

@@ -1,0 +1,18 @@
+"""Platform GraphQL, one file per concern, merged here for the schema builder."""
+
+from strawberry.tools import merge_types
+
+from backend.modules.platform.graphql import admin, audit_log, clients, members, tenant
+from backend.modules.platform.graphql.types import (
+    ApiClientType,
+    AuditEventType,
+    InvitationType,
+    MemberType,
+    UserType,
+)
+
+_parts = (tenant, members, clients, audit_log, admin)
+Query = merge_types("PlatformQuery", tuple(p.Query for p in _parts if hasattr(p, "Query")))
+Mutation = merge_types("PlatformMutation", tuple(p.Mutation for p in _parts if hasattr(p, "Mutation")))
+types = [tenant.TenantType, UserType, MemberType, InvitationType, ApiClientType, AuditEventType]
+node_sources = [*tenant.node_sources, *members.node_sources, *clients.node_sources]

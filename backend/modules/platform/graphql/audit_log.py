@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import any_, literal, select
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
@@ -45,7 +45,7 @@ class Query:
             if filter.operation:
                 stmt = stmt.where(_a.c.operation == filter.operation)
             if filter.target_id:
-                stmt = stmt.where(_a.c.targets.any(str(filter.target_id)))
+                stmt = stmt.where(literal(str(filter.target_id)) == any_(_a.c.targets))
             if filter.occurred_after is not None:
                 stmt = stmt.where(_a.c.occurred_at >= filter.occurred_after)
             if filter.occurred_before is not None:

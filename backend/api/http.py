@@ -37,7 +37,8 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from backend.api.context import RequestContext
 from backend.api.errors import format_error
-from backend.api.limits import analyze, count_aliases
+from backend.api.limits import actual_cost, analyze, count_aliases
+from backend.api.ratelimit import bucket_key, build_buckets
 from backend.api.schema import ApiSchema
 from backend.core.db import Database, set_tenant
 from backend.core.errors import ApiError, QueryTooComplex, Unauthenticated
@@ -100,6 +101,8 @@ class GraphQLEndpoint:
         self._documents = _LRU(1024)
         self._validations = _LRU(1024)
         self._ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None
+        self.buckets = build_buckets(size=settings.cost_bucket_size, rate=settings.cost_restore_rate,
+                                     redis_url=settings.redis_url)
 
     # --- HTTP ---------------------------------------------------------------------------------------
 
@@ -257,8 +260,19 @@ class GraphQLEndpoint:
         if principal is None and not _introspection_only(operation):
             return self._unauthenticated("Authentication required: send Authorization: Bearer <token>.",
                                          media), "unauthenticated"
+        key = None
         if principal is not None:
             structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id))
+            key = bucket_key(principal)
+        if key is not None:
+            bucket = await self.buckets.take(key, analysis.cost)
+            extensions["cost"]["throttleStatus"] = bucket.as_extension()
+            if not bucket.allowed:
+                wait = bucket.retry_after(analysis.cost)
+                body = {"errors": [{"message": f"Throttled: the query costs {analysis.cost} points and "
+                                               f"{int(bucket.available)} are available; retry in {wait} s.",
+                                    "extensions": {"code": "THROTTLED"}}], "extensions": extensions}
+                return self._response(body, 429, media, {"Retry-After": str(wait)}), "throttled"
 
         db: Database = request.app.state.db
         ctx = RequestContext(request=request, settings=self.settings, registry=self.registry,
@@ -277,6 +291,12 @@ class GraphQLEndpoint:
             return self._response({"errors": [format_error(error, request_id)], "data": None,
                                    "extensions": extensions}, 500, media), "internal"
 
+        actual = actual_cost(self.schema.graphql, document, operation, result.data,
+                             default_list_size=self.settings.default_list_size)
+        extensions["cost"]["actualQueryCost"] = actual
+        if key is not None and actual < analysis.cost:
+            bucket = await self.buckets.refund(key, analysis.cost - actual)
+            extensions["cost"]["throttleStatus"] = bucket.as_extension()
         body: dict[str, Any] = {}
         status = 200
         if result.errors:

@@ -33,7 +33,7 @@ from graphql import (
     Visitor,
     visit,
 )
-from graphql.type.definition import is_leaf_type
+from graphql.type.definition import GraphQLInterfaceType, GraphQLUnionType, is_leaf_type
 
 from backend.api.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -148,3 +148,60 @@ def analyze(
     cost, depth = walk(operation.selection_set, root, 0, frozenset())
     return QueryAnalysis(depth=depth, cost=cost)
 
+
+
+def actual_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    data: Any,
+    *,
+    default_list_size: int,
+) -> int:
+    """The cost of what the response holds: like ``analyze``, with real list and page lengths."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    root = schema.mutation_type if operation.operation is OperationType.MUTATION else schema.query_type
+
+    def fields_of(selection_set: SelectionSetNode | None, seen: frozenset[str] = frozenset()) -> list[FieldNode]:
+        out: list[FieldNode] = []
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                out.append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                out.extend(fields_of(sel.selection_set, seen))
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen and sel.name.value in fragments:
+                out.extend(fields_of(fragments[sel.name.value].selection_set, seen | {sel.name.value}))
+        return out
+
+    def cost(selection_set: SelectionSetNode | None, parent: Any, value: Any) -> int:
+        if not isinstance(value, dict):
+            return 0
+        total = 0
+        for field in fields_of(selection_set):
+            name = field.name.value
+            key = field.alias.value if field.alias else name
+            definition = (getattr(parent, "fields", None) or {}).get(name)
+            if definition is None and isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+                # A field of a fragment on one implementation (``... on Note { folder }``).
+                for possible in schema.get_possible_types(parent):
+                    definition = possible.fields.get(name) or definition
+            if name.startswith("__") or definition is None or key not in value or value[key] is None:
+                continue
+            named, _ = _unwrap_list(definition.type)
+            if is_leaf_type(named):
+                continue
+            item = value[key]
+            if _is_connection(named):
+                total += 2 + cost(field.selection_set, named, item)
+            elif isinstance(item, list):
+                total += sum(1 + cost(field.selection_set, _concrete(named, element), element) for element in item)
+            else:
+                total += 1 + cost(field.selection_set, _concrete(named, item), item)
+        return total
+
+    def _concrete(named: Any, item: Any) -> Any:
+        if isinstance(item, dict) and isinstance(named, GraphQLInterfaceType | GraphQLUnionType):
+            return schema.get_type(item.get("__typename", "")) or named
+        return named
+
+    return cost(operation.selection_set, root, data)

@@ -80,3 +80,77 @@ def test_demo_from_an_empty_data_dir_uses_the_embedded_server_and_stops_it(tmp_p
     listed = subprocess.run([*jishi, "tenant", "list"], env=env, capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and "demo" in listed.stdout and "business" in listed.stdout
     assert postgres_processes_for(tmp_path / "data" / "pgdata") == []  # stopped when the command ended
+
+
+def test_tenant_create_with_an_owner_who_can_sign_in(cli_env):
+    import asyncio
+
+    from backend.core.db import Database
+    from backend.modules.platform import identity
+    from tests.conftest import APP_PASSWORD, APP_USER
+
+    slug = f"own-{uuid.uuid4().hex[:8]}"
+    email = f"boss-{uuid.uuid4().hex[:6]}@example.com"
+    result = run("tenant", "create", "--name", "Owned", "--slug", slug, "--owner-email", email,
+                 "--owner-password", "a long enough password")
+    assert result.exit_code == 0, result.output
+    assert f"owner {email}" in result.output
+    result = run("tenant", "create", "--name", "Weak", "--slug", f"w-{slug}", "--owner-email", f"x{email}",
+                 "--owner-password", "short")
+    assert result.exit_code == 1 and "PASSWORD_TOO_SHORT" in result.output
+
+    async def check() -> bool:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(os.environ["JISHI_DATABASE_URL"])
+        db = Database(app_url=url.set(username=APP_USER, password=APP_PASSWORD), owner_url=url)
+        try:
+            async with db.transaction() as session:
+                return await identity.verify_user_password(session, email=email,
+                                                           password="a long enough password") is not None
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(check())
+
+
+def test_create_platform_admin(cli_env):
+    email = f"ops-{uuid.uuid4().hex[:8]}@example.com"
+    result = run("admin", "create-platform-admin", "--email", email, "--password", "platform admin password")
+    assert result.exit_code == 0 and f"Created platform admin {email}" in result.output
+    result = run("admin", "create-platform-admin", "--email", email)
+    assert result.exit_code == 0 and "is now a platform admin" in result.output
+
+
+def test_key_rotation_keeps_old_tokens_valid_until_pruned(tmp_path, monkeypatch):
+    from backend.modules.platform.keys import load_keys
+    from backend.modules.platform.tokens import AccessTokens
+
+    keys_file = tmp_path / "keys.json"
+    monkeypatch.setenv("JISHI_JWT_KEYS_FILE", str(keys_file))
+    get_settings.cache_clear()
+    try:
+        old = AccessTokens(load_keys(keys_file, create=True), issuer="jishi", audience="jishi-api", lifetime=900)
+        token, _ = old.issue(subject=str(uuid.uuid4()), tenant_id=uuid.uuid4())
+        assert (keys_file.stat().st_mode & 0o777) == 0o600
+        result = run("keys", "rotate")
+        assert result.exit_code == 0, result.output
+        new = AccessTokens(load_keys(keys_file, create=False), issuer="jishi", audience="jishi-api", lifetime=900)
+        assert new.keys.signing_kid != old.keys.signing_kid
+        new.verify(token)  # signed with the old key: still valid
+        fresh, _ = new.issue(subject=str(uuid.uuid4()), tenant_id=uuid.uuid4())
+        assert fresh.split(".")[0] != token.split(".")[0]  # another kid in the header
+        assert run("keys", "prune", "--keep", "1").exit_code == 0
+        pruned = AccessTokens(load_keys(keys_file, create=False), issuer="jishi", audience="jishi-api", lifetime=900)
+        pruned.verify(fresh)
+        with pytest.raises(Exception, match="invalid"):
+            pruned.verify(token)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_production_refuses_to_invent_signing_keys(tmp_path):
+    from backend.modules.platform.keys import load_keys
+
+    with pytest.raises(RuntimeError, match="jishi keys rotate"):
+        load_keys(tmp_path / "missing.json", create=False)

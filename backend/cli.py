@@ -7,13 +7,19 @@ import difflib
 import os
 import shutil
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from backend.core.migrate import PROJECT_ROOT
 from backend.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from backend.core.db import Database
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Jishi: multi-tenant CRM, OMS and ERP behind one GraphQL API.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Create and inspect tenants.", no_args_is_help=True)
@@ -126,11 +132,26 @@ def _ensure_keys(settings: Settings) -> None:
 # --- tenants ----------------------------------------------------------------------------------------
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against the runtime role's database; a DomainError exits 1 with its code."""
     from backend.core.bootstrap import resolve_owner_url
     from backend.core.db import Database
+    from backend.core.errors import DomainError
 
-    return Database.from_settings(settings, asyncio.run(resolve_owner_url(settings)))
+    settings = _settings()
+
+    async def run() -> T:
+        db = Database.from_settings(settings, await resolve_owner_url(settings))
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+        raise  # unreachable: _fail exits
 
 
 @tenant_app.command("create")
@@ -147,7 +168,6 @@ def tenant_create(
     ] = None,
 ) -> None:
     """Create a tenant, with its first owner when --owner-email is given."""
-    from backend.core.errors import DomainError
     from backend.modules.platform import identity
     from backend.modules.platform import service as platform
     from backend.modules.registry import installed_modules
@@ -155,39 +175,31 @@ def tenant_create(
     if owner_email and owner_password is None:
         owner_password = typer.prompt("Owner password (new accounts only)", hide_input=True, default="",
                                       show_default=False) or None
-    db = _database(_settings())
 
-    async def run() -> str:
-        try:
-            async with db.transaction() as session:
-                tenant = await platform.create_tenant(
-                    session,
-                    registry=installed_modules(),
-                    name=name,
-                    slug=slug,
-                    plan=plan,
-                    modules=[m.strip() for m in modules.split(",") if m.strip()] if modules else None,
-                    base_currency=currency,
-                    timezone=timezone,
-                )
-                enabled = sorted(await platform.enabled_modules(session))
-                owner = ""
-                if owner_email:
-                    user = await identity.get_user_by_email(session, email=owner_email)
-                    if user is None:
-                        user = await identity.create_user(session, email=owner_email, name=owner_email.split("@")[0],
-                                                          password=owner_password or "")
-                    await identity.add_member(session, user_id=user.id, role="owner")
-                    owner = f"; owner {user.email}"
-                return (f"Created tenant {tenant.slug} ({tenant.id}) on plan {tenant.plan}: "
-                        f"{', '.join(enabled)}{owner}")
-        finally:
-            await db.dispose()
+    async def run(db: Database) -> str:
+        async with db.transaction() as session:
+            tenant = await platform.create_tenant(
+                session,
+                registry=installed_modules(),
+                name=name,
+                slug=slug,
+                plan=plan,
+                modules=[m.strip() for m in modules.split(",") if m.strip()] if modules else None,
+                base_currency=currency,
+                timezone=timezone,
+            )
+            enabled = sorted(await platform.enabled_modules(session))
+            owner = ""
+            if owner_email:
+                user = await identity.get_user_by_email(session, email=owner_email)
+                if user is None:
+                    user = await identity.create_user(session, email=owner_email, name=owner_email.split("@")[0],
+                                                      password=owner_password or "")
+                await identity.add_member(session, user_id=user.id, role="owner")
+                owner = f"; owner {user.email}"
+            return f"Created tenant {tenant.slug} ({tenant.id}) on plan {tenant.plan}: {', '.join(enabled)}{owner}"
 
-    try:
-        typer.echo(asyncio.run(run()))
-    except DomainError as exc:
-        _fail(f"{exc.code}: {exc.message}")
+    typer.echo(_with_database(run))
 
 
 @tenant_app.command("list")
@@ -195,22 +207,14 @@ def tenant_list() -> None:
     """List tenants with their plan, status and enabled modules."""
     from backend.modules.platform import service as platform
 
-    db = _database(_settings())
+    async def run(db: Database) -> list[str]:
+        async with db.transaction() as session:
+            tenants = await platform.list_tenants(session)
+            overviews = await platform.tenant_overviews(session, tenant_ids=[t.id for t in tenants])
+        return [f"{t.slug:<24} {t.plan:<10} {t.status:<10} {','.join(overviews[t.id].enabled_modules)}"
+                for t in tenants]
 
-    async def run() -> list[str]:
-        lines = []
-        try:
-            async with db.transaction() as session:
-                tenants = await platform.list_tenants(session)
-            for tenant in tenants:
-                async with db.transaction(tenant.id) as session:
-                    enabled = sorted(await platform.enabled_modules(session))
-                lines.append(f"{tenant.slug:<24} {tenant.plan:<10} {tenant.status:<10} {','.join(enabled)}")
-        finally:
-            await db.dispose()
-        return lines
-
-    lines = asyncio.run(run())
+    lines = _with_database(run)
     typer.echo(f"{'SLUG':<24} {'PLAN':<10} {'STATUS':<10} MODULES")
     for line in lines:
         typer.echo(line)
@@ -227,29 +231,21 @@ def tenant_modules(
     from backend.modules.platform import service as platform
     from backend.modules.registry import installed_modules
 
-    db = _database(_settings())
     registry = installed_modules()
 
-    async def run() -> list[platform.ModuleState]:
-        try:
-            async with db.transaction() as session:
-                tenant = await platform.get_tenant_by_slug(session, slug=slug)
-            if tenant is None:
-                raise DomainError("NOT_FOUND", f"No tenant {slug!r}.", "slug")
-            async with db.transaction(tenant.id) as session:
-                for module in enable or []:
-                    await platform.enable_module(session, registry=registry, module=module)
-                for module in disable or []:
-                    await platform.disable_module(session, registry=registry, module=module)
-                return await platform.module_states(session, registry=registry)
-        finally:
-            await db.dispose()
+    async def run(db: Database) -> list[platform.ModuleState]:
+        async with db.transaction() as session:
+            tenant = await platform.get_tenant_by_slug(session, slug=slug)
+        if tenant is None:
+            raise DomainError("NOT_FOUND", f"No tenant {slug!r}.", "slug")
+        async with db.transaction(tenant.id) as session:
+            for module in enable or []:
+                await platform.enable_module(session, registry=registry, module=module)
+            for module in disable or []:
+                await platform.disable_module(session, registry=registry, module=module)
+            return await platform.module_states(session, registry=registry)
 
-    try:
-        states = asyncio.run(run())
-    except DomainError as exc:
-        _fail(f"{exc.code}: {exc.message}")
-    for state in states:
+    for state in _with_database(run):
         mark = "on " if state.enabled else "off"
         note = "" if state.available else "  (not in plan)"
         deps = f"  needs {', '.join(state.depends_on)}" if state.depends_on else ""
@@ -266,29 +262,20 @@ def create_platform_admin(
     password: Annotated[str | None, typer.Option(help="Password for a new account (prompted if omitted).")] = None,
 ) -> None:
     """Create (or promote) a platform administrator: tokens with scope 'platform', no tenant."""
-    from backend.core.errors import DomainError
     from backend.modules.platform import identity
 
-    db = _database(_settings())
-
-    async def run() -> str:
-        try:
-            async with db.transaction() as session:
-                user = await identity.get_user_by_email(session, email=email)
-                if user is None:
-                    secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-                    user = await identity.create_user(session, email=email, name=name, password=secret,
-                                                      is_platform_admin=True)
-                    return f"Created platform admin {user.email}"
+    async def run(db: Database) -> str:
+        async with db.transaction() as session:
+            user = await identity.get_user_by_email(session, email=email)
+            if user is not None:
                 user.is_platform_admin = True
                 return f"{user.email} is now a platform admin"
-        finally:
-            await db.dispose()
+            secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user = await identity.create_user(session, email=email, name=name, password=secret,
+                                              is_platform_admin=True)
+            return f"Created platform admin {user.email}"
 
-    try:
-        typer.echo(asyncio.run(run()))
-    except DomainError as exc:
-        _fail(f"{exc.code}: {exc.message}")
+    typer.echo(_with_database(run))
 
 
 @keys_app.command("rotate")

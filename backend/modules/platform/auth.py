@@ -119,3 +119,11 @@ class BearerAuthenticator:
             return Principal(tenant_id=tenant.id, user_id=claims.user_id, role=membership.role,
                              permissions=roles.permissions_for(membership.role, self.registry))
 
+
+
+def forget_cached_principals(request: HTTPConnection | None) -> None:
+    """After a change of access (member removed, role changed, client revoked, tenant suspended):
+    this worker re-checks at once; others within ``auth_cache_seconds``."""
+    auth = getattr(request.app.state, "auth", None) if request is not None else None
+    if auth is not None:
+        auth.cache.clear()

@@ -17,6 +17,7 @@ from backend.core.db import set_tenant
 from backend.core.errors import DomainError
 from backend.modules.platform import audit
 from backend.modules.platform import service as platform
+from backend.modules.platform.auth import forget_cached_principals
 from backend.modules.platform.graphql.tenant import TenantStatus
 from backend.modules.platform.models import Tenant
 
@@ -86,8 +87,7 @@ async def _set_status(info: Info, input: PlatformTenantStatusInput, status: str)
             await platform.clear_tenant(session)
     except DomainError as exc:
         return PlatformTenantStatusPayload(user_errors=[user_error(exc)])
-    if ctx.request is not None and getattr(ctx.request.app.state, "auth", None) is not None:
-        ctx.request.app.state.auth.cache.clear()
+    forget_cached_principals(ctx.request)
     log.info("platform.tenant_status", admin_user_id=str(ctx.principal.user_id), tenant_id=str(tenant.id),
              status=status)
     return PlatformTenantStatusPayload(tenant=_tenant_node(tenant, overview))

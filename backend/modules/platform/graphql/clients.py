@@ -14,6 +14,7 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
 from backend.modules.platform import identity
+from backend.modules.platform.auth import forget_cached_principals
 from backend.modules.platform.graphql.types import ApiClientType
 from backend.modules.platform.models import ApiClient
 
@@ -83,8 +84,7 @@ class Mutation:
 
         async def operation() -> ApiClientRevokePayload:
             client = await identity.revoke_api_client(ctx.session, api_client_id=decode_id(input.id, "ApiClient"))  # type: ignore[arg-type]
-            if ctx.request is not None and getattr(ctx.request.app.state, "auth", None) is not None:
-                ctx.request.app.state.auth.cache.clear()
+            forget_cached_principals(ctx.request)
             return ApiClientRevokePayload(api_client=ApiClientType.from_model(client))
 
         return await run_mutation(info, ApiClientRevokePayload, operation, input)

@@ -14,6 +14,7 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args, to_global_id
 from backend.modules.platform import identity, roles
+from backend.modules.platform.auth import forget_cached_principals
 from backend.modules.platform.graphql.types import InvitationType, MemberType, UserType
 from backend.modules.platform.models import AppUser, Membership
 
@@ -99,12 +100,6 @@ def _is_owner(ctx: RequestContext) -> bool:
     return ctx.principal.can(roles.OWNER_ONLY)  # type: ignore[union-attr]
 
 
-def _forget_sessions(info: Info) -> None:
-    auth = getattr(info.context.request.app.state, "auth", None) if info.context.request else None
-    if auth is not None:
-        auth.cache.clear()  # this worker sees the change now; others within auth_cache_seconds
-
-
 @strawberry.type
 class Mutation:
     @gated_mutation(module="platform", permission="platform.members")
@@ -127,7 +122,7 @@ class Mutation:
             member_id = decode_id(input.id, "Member")
             await identity.update_member_role(ctx.session, member_id=member_id, role=input.role,  # type: ignore[arg-type]
                                               actor_is_owner=_is_owner(ctx))
-            _forget_sessions(info)
+            forget_cached_principals(ctx.request)
             return MemberUpdateRolePayload(member=(await load_members(ctx, [member_id]))[member_id])
 
         return await run_mutation(info, MemberUpdateRolePayload, operation, input)
@@ -139,7 +134,7 @@ class Mutation:
         async def operation() -> MemberRemovePayload:
             member = await identity.remove_member(ctx.session, member_id=decode_id(input.id, "Member"),  # type: ignore[arg-type]
                                                   actor_is_owner=_is_owner(ctx))
-            _forget_sessions(info)
+            forget_cached_principals(ctx.request)
             return MemberRemovePayload(removed_member_id=to_global_id("Member", member.id))
 
         return await run_mutation(info, MemberRemovePayload, operation, input)

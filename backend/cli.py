@@ -114,7 +114,7 @@ def demo(
 
     settings = _settings()
     owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
-    summary = asyncio.run(seed_demo(settings, owner_url))
+    summary = asyncio.run(seed_demo(settings, owner_url, f"http://{host}:{port}"))
     typer.echo(summary)
     if serve_after:
         os.environ["JISHI_DATABASE_URL"] = owner_url

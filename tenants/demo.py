@@ -42,7 +42,7 @@ async def create_demo_tenant(
         return tenant.id
 
 
-async def seed_demo(settings: Settings, owner_url: str) -> str:
+async def seed_demo(settings: Settings, owner_url: str, base_url: str = "http://127.0.0.1:8000") -> str:
     db = Database.from_settings(settings, owner_url)
     registry = installed_modules()
     try:
@@ -57,9 +57,9 @@ async def seed_demo(settings: Settings, owner_url: str) -> str:
             f"Demo tenant: {DEMO_NAME} (slug {DEMO_SLUG!r}, id {tenant_id}), modules: {', '.join(enabled)}.",
             f"Sign in as any of {', '.join(demo_email(role, DEMO_SLUG) for role, _ in STAFF)}",
             f"  (one per built-in role), password {DEMO_PASSWORD!r}. For example:",
-            f"  curl -s http://127.0.0.1:8000/auth/token -d grant_type=password -d username={owner} "
+            f"  curl -s {base_url}/auth/token -d grant_type=password -d username={owner} "
             f"-d password={DEMO_PASSWORD}",
-            "GraphiQL: open http://127.0.0.1:8000/graphql and add the header "
+            f"GraphiQL: open {base_url}/graphql and add the header "
             '{"Authorization": "Bearer <access_token>"}; the schema browses without signing in.',
         ]
     )

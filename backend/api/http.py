@@ -262,7 +262,8 @@ class GraphQLEndpoint:
                                          media), "unauthenticated"
         key = None
         if principal is not None:
-            structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id))
+            if principal.tenant_id is not None:
+                structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id))
             key = bucket_key(principal)
         if key is not None:
             bucket = await self.buckets.take(key, analysis.cost)

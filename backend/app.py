@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,20 +13,23 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from backend.api.http import GraphQLEndpoint
 from backend.api.schema import ApiSchema, build_schema
+from backend.api.ws import SubscriptionEndpoint
 from backend.core.body_limit import BodySizeLimitMiddleware
 from backend.core.bootstrap import resolve_owner_url
 from backend.core.db import Database
+from backend.core.listener import EventListener
 from backend.core.logging import configure_logging
 from backend.core.metrics import render_metrics
 from backend.core.migrate import head_revision
 from backend.core.principal import Authenticator
 from backend.core.request_id import RequestIdMiddleware
 from backend.modules.platform.oauth import build_auth
-from backend.modules.registry import ModuleRegistry, installed_modules
+from backend.modules.platform.worker import DeliveryWorker
+from backend.modules.registry import ModuleRegistry, import_module_parts, installed_modules
 from backend.settings import Settings, get_settings
 
 
@@ -65,6 +69,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or get_settings()
     registry = registry or installed_modules()
+    import_module_parts(registry)
     schema = schema or build_schema(registry)
     configure_logging(settings.log_level, settings.log_json)
     auth = build_auth(settings, registry)
@@ -77,9 +82,20 @@ def create_app(
         owned = database is None
         db = database or Database.from_settings(settings, await resolve_owner_url(settings))
         app.state.db = db
+        app.state.listener = EventListener(db.app_engine.url)
+        await app.state.listener.start()
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.run_worker_in_serve:
+            worker = DeliveryWorker(db, settings)
+            worker_task = asyncio.create_task(worker.run(stop, app.state.listener.subscribe()), name="jishi-worker")
         try:
             yield
         finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await app.state.listener.stop()
             if owned:
                 await db.dispose()
 
@@ -101,6 +117,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", SubscriptionEndpoint(schema, settings, auth.authenticator.authenticate_token)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

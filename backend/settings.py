@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     cost_bucket_size: int = 2000  # points; a query's requested cost is taken from it
     cost_restore_rate: int = 100  # points per second
 
+    # Events and delivery
+    run_worker_in_serve: bool = True  # `jishi serve` also runs the delivery worker (single-machine default)
+    worker_poll_seconds: float = 1.0
+    worker_lease_seconds: int = 60
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_hours: float = 24.0
+    webhook_allow_private: bool | None = None  # None: allowed outside production (SSRF guard)
+    smtp_url: str | None = None  # smtp[s]://user:pass@host:port?from=noreply@example.com ; unset: dev sink
+    notification_from: str = "Jishi <noreply@localhost>"
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -83,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def keys_path(self) -> Path:
         return self.jwt_keys_file or self.data_dir / "jwt-keys.json"
+
+    @property
+    def webhooks_may_target_private(self) -> bool:
+        return self.webhook_allow_private if self.webhook_allow_private is not None else self.env != "production"
 
     @property
     def introspection_enabled(self) -> bool:

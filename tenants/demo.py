@@ -14,7 +14,7 @@ import uuid
 from backend.core.db import Database
 from backend.modules.platform import service as platform
 from backend.modules.platform.demo import DEMO_PASSWORD, STAFF, demo_email
-from backend.modules.registry import ModuleRegistry, installed_modules
+from backend.modules.registry import ModuleRegistry, import_module_parts, installed_modules
 from backend.settings import Settings
 
 DEMO_SLUG = "demo"
@@ -26,6 +26,7 @@ async def create_demo_tenant(
 ) -> uuid.UUID:
     """Create (or find) a demo tenant with every module of the business plan on and each module's
     sample data (``<module package>.demo.seed(session)``, in dependency order); returns its id."""
+    import_module_parts(registry)  # every module's event types and handlers, before anything is emitted
     async with db.transaction() as session:
         existing = await platform.get_tenant_by_slug(session, slug=slug)
         if existing is not None:
@@ -34,6 +35,7 @@ async def create_demo_tenant(
             session, registry=registry, name=name, slug=slug, plan="business", base_currency="CNY",
             timezone="Asia/Shanghai",
         )
+        tenant.language = "zh-CN"
         enabled = await platform.enabled_modules(session)
         for spec in registry:
             demo_module = f"{spec.import_path}.demo"

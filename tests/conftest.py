@@ -23,7 +23,7 @@ from backend.core.db import Database, runtime_url, to_async_url
 from backend.core.embedded import drop_database, ensure_database, start_embedded
 from backend.core.migrate import migrate
 from backend.modules.platform import service as platform
-from backend.modules.registry import ModuleRegistry, installed_modules
+from backend.modules.registry import ModuleRegistry, import_module_parts, installed_modules
 from backend.settings import Settings
 from tests.support import notes, reminders
 from tests.support.auth import PERMISSIONS_HEADER, TENANT_HEADER, header_authenticator
@@ -60,7 +60,9 @@ async def owner_url() -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def registry() -> ModuleRegistry:
-    return installed_modules().extended(notes.MODULE, reminders.MODULE)
+    extended = installed_modules().extended(notes.MODULE, reminders.MODULE)
+    import_module_parts(extended)
+    return extended
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +75,8 @@ async def db(owner_url: str) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings(env="test", log_json=True, log_level="WARNING", cors_origins=["https://app.example"],
-                    jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", auth_cache_seconds=0)
+                    jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", auth_cache_seconds=0,
+                    run_worker_in_serve=False)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ class RequestContext:
     session: AsyncSession | None
     request_id: str
     loaders: dict[Any, Any] = field(default_factory=dict)
+    connection_params: dict[str, Any] | None = None  # websocket connection_init payload
 
     def require_tenant_session(self) -> AsyncSession:
         if self.principal is None or self.session is None:

@@ -27,6 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from strawberry.types import Info
 
 from backend.core.errors import BadUserInput
+from backend.core.ids import from_global_id
 
 if TYPE_CHECKING:
     from backend.api.context import RequestContext
@@ -40,23 +41,6 @@ NodeT = TypeVar("NodeT")
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
     id: strawberry.ID
-
-
-def to_global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
-    raw = f"{type_name}:{pk.hex}".encode()
-    return strawberry.ID(base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
-
-
-def from_global_id(global_id: str) -> tuple[str, uuid.UUID] | None:
-    """``(type name, pk)``, or None for anything that is not one of our IDs."""
-    if not isinstance(global_id, str) or len(global_id) > 200:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-        type_name, _, hex_pk = raw.partition(":")
-        return (type_name, uuid.UUID(hex=hex_pk)) if type_name else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
 
 
 def decode_id(global_id: str, type_name: str, *, field: str = "id") -> uuid.UUID:

@@ -161,6 +161,20 @@ def runtime_url(owner_url: str | URL, user: str, password: str) -> URL:
     return to_async_url(owner_url).set(username=user, password=password)
 
 
+async def asyncpg_connect(url: str | URL):  # type: ignore[no-untyped-def]
+    """A plain asyncpg connection for a SQLAlchemy-style URL (Unix-socket ``?host=`` included)."""
+    import asyncpg
+
+    u = make_url(url) if isinstance(url, str) else url
+    return await asyncpg.connect(
+        user=u.username,
+        password=u.password,
+        host=u.query.get("host", u.host),
+        port=int(u.query.get("port", u.port or 5432)),
+        database=u.database,
+    )
+
+
 class Database:
     """Engines and session factories for one database: the runtime role's, and the owner's."""
 

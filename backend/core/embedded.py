@@ -17,6 +17,8 @@ from pathlib import Path
 
 import structlog
 
+from backend.core.db import asyncpg_connect
+
 log = structlog.get_logger("jishi.embedded")
 
 EMBEDDED_SYSTEM_USER = "embedded_postgres"
@@ -94,27 +96,13 @@ def exit_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 
-async def _connect(url: str):  # type: ignore[no-untyped-def]
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    return await asyncpg.connect(
-        user=u.username,
-        password=u.password,
-        host=u.query.get("host", u.host),
-        port=int(u.query.get("port", u.port or 5432)),
-        database=u.database,
-    )
-
-
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 async def ensure_database(admin_url: str, name: str) -> None:
     """Create database ``name`` when missing, connecting through ``admin_url``."""
-    conn = await _connect(admin_url)
+    conn = await asyncpg_connect(admin_url)
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             await conn.execute(f"CREATE DATABASE {_quote_ident(name)}")
@@ -123,7 +111,7 @@ async def ensure_database(admin_url: str, name: str) -> None:
 
 
 async def drop_database(admin_url: str, name: str) -> None:
-    conn = await _connect(admin_url)
+    conn = await asyncpg_connect(admin_url)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
     finally:

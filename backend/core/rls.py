@@ -16,6 +16,14 @@ TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '
 POLICY_NAME = "tenant_isolation"
 
 
+# Global tables that carry a tenant_id column without being tenant data. Each is listed with why;
+# the tenancy tests treat every other table with a tenant_id column as a tenant table.
+GLOBAL_TABLES_WITH_TENANT_ID = {
+    "tenant_work": "which tenants have background work due, and when: no tenant data; workers must see "
+    "all of it to claim tenants before they can scope themselves to one",
+}
+
+
 def tenant_table_sql(table: str, *, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> list[str]:
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",

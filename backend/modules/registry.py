@@ -112,3 +112,14 @@ INSTALLED_PACKAGES = ("backend.modules.platform",)
 def installed_modules() -> ModuleRegistry:
     """The registry of shipped modules (built once; a bad graph raises here, at app import)."""
     return ModuleRegistry(importlib.import_module(pkg).MODULE for pkg in INSTALLED_PACKAGES)
+
+
+def import_module_parts(registry: ModuleRegistry, parts: tuple[str, ...] = ("models", "events", "handlers")) -> None:
+    """Import each module's optional parts, so its tables, event types and handlers are registered."""
+    import importlib.util
+
+    for spec in registry:
+        for part in parts:
+            name = f"{spec.import_path}.{part}"
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from backend.api.relay import from_global_id, to_global_id
+from backend.core.ids import from_global_id, to_global_id
 
 CREATE = """mutation($t: String!, $f: String!) { noteCreate(input: {title: $t, folderName: $f}) {
   note { id title folder { id name } } userErrors { field message code } } }"""

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import CrossTenantWrite, TenantSession, set_tenant
+from backend.core.rls import GLOBAL_TABLES_WITH_TENANT_ID
 from tenants.demo import create_demo_tenant
 from tests.support.notes.models import Note, NoteFolder
 
@@ -33,7 +34,7 @@ async def tenant_tables(db) -> list[str]:
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1"))
-        return list(rows.scalars())
+        return [t for t in rows.scalars() if t not in GLOBAL_TABLES_WITH_TENANT_ID]
 
 
 async def test_there_are_tenant_tables_to_check(db):

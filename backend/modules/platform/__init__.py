@@ -12,6 +12,8 @@ MODULE = ModuleSpec(
         "platform.members",  # invite, change roles, remove members
         "platform.api_clients",  # create and revoke API clients
         "platform.audit",  # read the audit log
+        "platform.webhooks",  # manage webhooks, see their deliveries, redeliver and replay
+        "platform.notifications",  # edit notification templates
         "platform.owner",  # make or unmake owners (owners only)
     ),
     description="Tenants, members, roles, API clients and the audit log. Always on.",

@@ -73,8 +73,11 @@ class BearerAuthenticator:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Use Authorization: Bearer <access token>.")
-        db: Database = request.app.state.db
-        claims = await self._verify(token.strip(), db, request)
+        return await self.authenticate_token(token.strip(), request.app.state.db, request.headers.get("x-tenant"))
+
+    async def authenticate_token(self, token: str, db: Database, tenant_slug: str | None = None) -> Principal:
+        """The principal of a bearer token (also used by the websocket's connection_init)."""
+        claims = await self._verify(token, db, tenant_slug)
         key = (claims.subject, str(claims.tenant_id) if claims.tenant_id else None)
         cached = self.cache.get(key)
         if cached is not None:
@@ -83,9 +86,9 @@ class BearerAuthenticator:
         self.cache.put(key, principal)
         return principal
 
-    async def _verify(self, token: str, db: Database, request: HTTPConnection) -> AccessClaims:
+    async def _verify(self, token: str, db: Database, tenant_slug: str | None) -> AccessClaims:
         if self.oidc is not None and self.oidc.accepts(token):  # type: ignore[attr-defined]
-            return await self.oidc.verify(token, db, request.headers.get("x-tenant"))  # type: ignore[attr-defined]
+            return await self.oidc.verify(token, db, tenant_slug)  # type: ignore[attr-defined]
         return self.tokens.verify(token)
 
     async def _load(self, db: Database, claims: AccessClaims) -> Principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.modules.platform import audit, identity
+from backend.modules.platform import audit, identity, notifications, webhooks
 from backend.modules.platform import service as platform
 from backend.modules.registry import installed_modules
 
@@ -45,3 +45,13 @@ async def seed(session: AsyncSession) -> None:
                                      scopes=["platform.read"], created_by=owner.id,
                                      grantable=frozenset({"platform.read"}))
     await identity.issue_refresh_token(session, user_id=owner.id, client_id="jishi", scope="", days=30)
+    # Integration: a webhook for every event (switched off until you point it at your endpoint; its
+    # deliveries wait), and the tenant's own wording for the welcome notice in Chinese.
+    hook, _ = await webhooks.create_webhook(session, url="https://hooks.example.com/jishi", event_types=["*"],
+                                            secret=None, allow_private=True)
+    await webhooks.fan_out(session)
+    await webhooks.update_webhook(session, webhook_id=hook.id, enabled=False, allow_private=True)
+    hook.disabled_reason = "demo endpoint: set your own URL, then enable it"
+    await notifications.set_template(
+        session, event_type="member.joined", language="zh-CN", subject="欢迎加入 $tenant",
+        body="$name，您好！\n\n您已成为 $tenant 的成员（角色：$role）。有问题请联系管理员。\n")

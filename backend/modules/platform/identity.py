@@ -16,8 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import events
 from backend.core.db import set_tenant, utcnow
 from backend.core.errors import DomainError
+from backend.core.ids import to_global_id
+from backend.modules.platform import events as platform_events
 from backend.modules.platform import passwords, roles
 from backend.modules.platform import secrets as opaque
 from backend.modules.platform import service as platform
@@ -122,6 +125,11 @@ async def add_member(session: AsyncSession, *, user_id: uuid.UUID, role: str) ->
     membership = Membership(user_id=user_id, role=role, status="active")
     session.add(membership)
     await session.flush()
+    user = await get_user(session, user_id=user_id)
+    await events.emit(session, platform_events.MEMBER_JOINED, aggregate_id=to_global_id("Member", membership.id),
+                      payload={"memberId": to_global_id("Member", membership.id),
+                               "userId": to_global_id("User", user_id), "email": user.email if user else None,
+                               "role": role})
     return membership
 
 
@@ -260,6 +268,9 @@ async def create_api_client(
     )
     session.add(client)
     await session.flush()
+    client_gid = to_global_id("ApiClient", client.id)
+    await events.emit(session, platform_events.API_CLIENT_CREATED, aggregate_id=client_gid,
+                      payload={"apiClientId": client_gid, "name": client.name, "scopes": wanted})
     return client, secret
 
 
@@ -285,6 +296,9 @@ async def revoke_api_client(session: AsyncSession, *, api_client_id: uuid.UUID) 
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         await session.flush()
+        client_gid = to_global_id("ApiClient", client.id)
+        await events.emit(session, platform_events.API_CLIENT_REVOKED, aggregate_id=client_gid,
+                          payload={"apiClientId": client_gid, "name": client.name})
     return client
 
 
@@ -311,6 +325,10 @@ async def invite_member(
     )
     session.add(invitation)
     await session.flush()
+    invitation_gid = to_global_id("Invitation", invitation.id)
+    await events.emit(session, platform_events.MEMBER_INVITED, aggregate_id=invitation_gid,
+                      payload={"invitationId": invitation_gid, "email": email, "role": role,
+                               "expiresAt": invitation.expires_at.isoformat()})
     return invitation, opaque.with_tenant(INVITATION_PREFIX, _tenant_id(session), secret)
 
 
@@ -372,8 +390,13 @@ async def update_member_role(
         await _lock_owners(session)
         if member.role == "owner" and role != "owner" and await count_owners(session) <= 1:
             raise DomainError("LAST_OWNER", "A tenant keeps at least one owner: make someone else owner first.", "role")
-    member.role = role
+    previous, member.role = member.role, role
     await session.flush()
+    if previous != role:
+        member_gid = to_global_id("Member", member.id)
+        await events.emit(session, platform_events.MEMBER_ROLE_CHANGED, aggregate_id=member_gid,
+                          payload={"memberId": member_gid, "userId": to_global_id("User", member.user_id),
+                                   "from": previous, "to": role})
     return member
 
 
@@ -396,4 +419,8 @@ async def remove_member(session: AsyncSession, *, member_id: uuid.UUID, actor_is
     )
     await session.delete(member)
     await session.flush()
+    member_gid = to_global_id("Member", member.id)
+    await events.emit(session, platform_events.MEMBER_REMOVED, aggregate_id=member_gid,
+                      payload={"memberId": member_gid, "userId": to_global_id("User", member.user_id),
+                               "role": member.role})
     return member

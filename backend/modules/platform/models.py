@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.db import Base, TenantScoped, utcnow
+from backend.core.db import Base, TenantScoped, tenant_fk, utcnow
 from backend.core.ids import new_id
 
 
@@ -32,6 +32,7 @@ class Tenant(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     base_currency: Mapped[str] = mapped_column(String(3), default="USD")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    language: Mapped[str] = mapped_column(String(10), default="en")  # notifications: en or zh-CN
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -142,3 +143,83 @@ class AuditEvent(TenantScoped, Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     outcome: Mapped[str] = mapped_column(String(40))
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Webhook(TenantScoped, Base):
+    """A tenant's HTTP endpoint for events. The secret signs deliveries (HMAC-SHA256), so it is kept
+    in usable form; it is shown when the webhook is created and never again."""
+
+    __tablename__ = "webhook"
+
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(100)))
+    secret: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(TenantScoped, Base):
+    """One event for one webhook: attempted until it succeeds or its retry window closes."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        tenant_fk("webhook_id", "webhook", ondelete="CASCADE"),
+        tenant_fk("event_id", "outbox_event"),
+        UniqueConstraint("tenant_id", "webhook_id", "event_id", "attempt_group"),
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'dead')", name="status"),
+        Index(None, "tenant_id", "status", "next_attempt_at"),
+    )
+
+    webhook_id: Mapped[uuid.UUID]
+    event_id: Mapped[uuid.UUID]
+    attempt_group: Mapped[int] = mapped_column(default=0)  # bumped by redelivery and replay
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    leased_until: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class NotificationTemplate(TenantScoped, Base):
+    """A tenant's own wording for a notification (event type x language); built-ins apply otherwise."""
+
+    __tablename__ = "notification_template"
+    __table_args__ = (UniqueConstraint("tenant_id", "event_type", "language"),)
+
+    event_type: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(TenantScoped, Base):
+    """A message to a person, sent by the delivery worker (through the outbox: retried, never twice)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index(None, "tenant_id", "status", "next_attempt_at"),
+    )
+
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    recipient: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str]
+    event_type: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    leased_until: Mapped[datetime | None]
+    transport: Mapped[str | None] = mapped_column(String(20))  # smtp | dev
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -42,6 +42,7 @@ from starlette.routing import Route
 
 from backend.core.db import Database, set_tenant, utcnow
 from backend.core.errors import DomainError
+from backend.core.ids import to_global_id
 from backend.core.request_id import current_request_id
 from backend.modules.platform import audit, identity
 from backend.modules.platform import secrets as opaque
@@ -468,7 +469,7 @@ class AuthEndpoints:
                                    ip=request.client.host if request.client else None,
                                    user_agent=request.headers.get("user-agent"), request_id=current_request_id())
                 body = self._token_response(user.id, tenant.id, refresh,
-                                            {"tenant": {"id": _tenant_gid(tenant.id), "slug": tenant.slug}})
+                                            {"tenant": {"id": to_global_id("Tenant", tenant.id), "slug": tenant.slug}})
         except DomainError as exc:
             return _json({"error": "invalid_request", "error_description": exc.message,
                           "error_code": exc.code, "field": exc.field}, 400, NO_STORE)
@@ -502,7 +503,7 @@ class AuthEndpoints:
 
 
 def _tenant_gid(tenant_id: uuid.UUID) -> str:
-    from backend.api.relay import to_global_id
+    from backend.core.ids import to_global_id
 
     return to_global_id("Tenant", tenant_id)
 

@@ -15,9 +15,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import events
 from backend.core.db import set_tenant, utcnow
 from backend.core.errors import DomainError, ModuleDisabled
-from backend.core.ids import new_id
+from backend.core.ids import new_id, to_global_id
+from backend.modules.platform import events as platform_events
 from backend.modules.platform.models import Tenant, TenantModule
 from backend.modules.platform.plans import Plan, load_plans
 from backend.modules.registry import ModuleRegistry
@@ -128,6 +130,10 @@ def _check_module_allowed(registry: ModuleRegistry, plan: Plan, module: str) -> 
         )
 
 
+def _tenant_gid(session: AsyncSession) -> str:
+    return to_global_id("Tenant", _tenant_id(session))
+
+
 def _tenant_id(session: AsyncSession) -> uuid.UUID:
     tenant_id = session.info.get("tenant_id")
     if tenant_id is None:
@@ -209,6 +215,9 @@ async def enable_module(session: AsyncSession, *, registry: ModuleRegistry, modu
     already = await enabled_modules(session)
     switched = [name for name in needed if name not in already]
     await _set_enabled(session, switched, True)
+    if switched:
+        await events.emit(session, platform_events.MODULE_ENABLED, aggregate_id=_tenant_gid(session),
+                          payload={"module": module, "enabledModules": switched})
     return switched
 
 
@@ -233,6 +242,8 @@ async def disable_module(session: AsyncSession, *, registry: ModuleRegistry, mod
         )
     if module in enabled:
         await _set_enabled(session, [module], False)
+        await events.emit(session, platform_events.MODULE_DISABLED, aggregate_id=_tenant_gid(session),
+                          payload={"module": module})
 
 
 

@@ -12,7 +12,8 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import cross_module_field, gated_field, gated_mutation
-from backend.api.relay import Connection, Node, NodeSource, keyset_page, page_args, to_global_id
+from backend.api.relay import Connection, Node, NodeSource, keyset_page, page_args
+from backend.core.ids import to_global_id
 from tests.support.notes import service as notes
 from tests.support.notes.models import Note, NoteFolder
 

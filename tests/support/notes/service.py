@@ -5,8 +5,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import events
 from backend.core.errors import DomainError
+from backend.core.ids import to_global_id
 from backend.modules.platform import service as platform
+from tests.support.notes.events import NOTE_CREATED
 from tests.support.notes.models import Note, NoteFolder
 
 
@@ -28,6 +31,8 @@ async def create_note(session: AsyncSession, *, title: str, folder_name: str = "
     note = Note(folder_id=folder.id, title=title.strip(), body=body)
     session.add(note)
     await session.flush()
+    await events.emit(session, NOTE_CREATED, aggregate_id=to_global_id("Note", note.id),
+                      payload={"noteId": to_global_id("Note", note.id), "title": note.title})
     return note
 
 

@@ -2,7 +2,7 @@
 
 from strawberry.tools import merge_types
 
-from backend.modules.platform.graphql import admin, audit_log, clients, members, tenant
+from backend.modules.platform.graphql import admin, audit_log, clients, integration, members, tenant
 from backend.modules.platform.graphql.types import (
     ApiClientType,
     AuditEventType,
@@ -11,8 +11,10 @@ from backend.modules.platform.graphql.types import (
     UserType,
 )
 
-_parts = (tenant, members, clients, audit_log, admin)
+_parts = (tenant, members, clients, audit_log, integration, admin)
 Query = merge_types("PlatformQuery", tuple(p.Query for p in _parts if hasattr(p, "Query")))
 Mutation = merge_types("PlatformMutation", tuple(p.Mutation for p in _parts if hasattr(p, "Mutation")))
-types = [tenant.TenantType, UserType, MemberType, InvitationType, ApiClientType, AuditEventType]
+Subscription = integration.Subscription
+types = [tenant.TenantType, UserType, MemberType, InvitationType, ApiClientType, AuditEventType,
+         integration.EventNode, integration.WebhookType, integration.WebhookDeliveryType]
 node_sources = [*tenant.node_sources, *members.node_sources, *clients.node_sources]

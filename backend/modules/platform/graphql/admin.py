@@ -12,9 +12,10 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, user_error
-from backend.api.relay import Connection, decode_id, keyset_page, page_args, to_global_id
+from backend.api.relay import Connection, decode_id, keyset_page, page_args
 from backend.core.db import set_tenant
 from backend.core.errors import DomainError
+from backend.core.ids import to_global_id
 from backend.modules.platform import audit
 from backend.modules.platform import service as platform
 from backend.modules.platform.auth import forget_cached_principals

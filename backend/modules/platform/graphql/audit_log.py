@@ -10,8 +10,9 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import gated_field
-from backend.api.relay import Connection, from_global_id, keyset_page, page_args
+from backend.api.relay import Connection, keyset_page, page_args
 from backend.core.errors import BadUserInput
+from backend.core.ids import from_global_id
 from backend.modules.platform.graphql.types import AuditEventType
 from backend.modules.platform.models import AuditEvent
 

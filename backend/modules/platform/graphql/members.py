@@ -12,7 +12,8 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
-from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args, to_global_id
+from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.core.ids import to_global_id
 from backend.modules.platform import identity, roles
 from backend.modules.platform.auth import forget_cached_principals
 from backend.modules.platform.graphql.types import InvitationType, MemberType, UserType

@@ -13,7 +13,8 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
-from backend.api.relay import Node, NodeSource, to_global_id
+from backend.api.relay import Node, NodeSource
+from backend.core.ids import to_global_id
 from backend.modules.platform import identity, models
 from backend.modules.platform import service as platform
 from backend.modules.platform.graphql.types import ApiClientType, UserType

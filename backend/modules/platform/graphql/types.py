@@ -9,7 +9,8 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.api.relay import Node, to_global_id
+from backend.api.relay import Node
+from backend.core.ids import to_global_id
 from backend.modules.platform import models
 
 

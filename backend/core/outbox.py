@@ -1,0 +1,82 @@
+"""Tables of the event bus: per-tenant sequences, the transactional outbox, and the global
+``tenant_work`` signal that tells delivery workers which tenants have something due.
+
+``tenant_work`` holds no tenant data: a tenant id and a time. It lets a worker claim one tenant at a
+time (``FOR UPDATE SKIP LOCKED``) and then work inside that tenant's row-level security, instead of
+reading every tenant's outbox with isolation turned off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, TenantScoped, utcnow
+
+
+class TenantSequence(TenantScoped, Base):
+    """Gapless per-tenant counters (event sequence, document numbers)."""
+
+    __tablename__ = "tenant_sequence"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxEvent(TenantScoped, Base):
+    """One domain event, written in the transaction that caused it; the tenant's event log."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "seq"),
+        Index("ix_outbox_event_pending", "tenant_id", "seq", postgresql_where=text("dispatched_at IS NULL")),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    aggregate_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None]
+
+
+class TenantWork(Base):
+    """Global: "tenant X has background work due at T". No tenant data."""
+
+    __tablename__ = "tenant_work"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime]
+
+
+_sequence = TenantSequence.__table__
+_work = TenantWork.__table__
+
+
+async def next_sequence(session: AsyncSession, name: str) -> int:
+    """The next value of the tenant's counter ``name``, without gaps.
+
+    The counter row stays locked until the transaction ends, so values are handed out in commit
+    order: a reader that has seen value N will never later see a smaller value appear.
+    """
+    tenant_id = session.info["tenant_id"]
+    stmt = insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name=name, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "name"],
+                                      set_={"value": _sequence.c.value + 1}).returning(_sequence.c.value)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def mark_work_due(session: AsyncSession, tenant_id: uuid.UUID, due_at: datetime | None = None) -> None:
+    """Tell the workers this tenant has work due at ``due_at`` (now by default); keeps the earliest."""
+    due = due_at or utcnow()
+    stmt = insert(_work).values(tenant_id=tenant_id, due_at=due)
+    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id"],
+                                      set_={"due_at": text("LEAST(tenant_work.due_at, excluded.due_at)")})
+    await session.execute(stmt)

@@ -25,11 +25,15 @@ app = typer.Typer(help="Jishi: multi-tenant CRM, OMS and ERP behind one GraphQL 
 tenant_app = typer.Typer(help="Create and inspect tenants.", no_args_is_help=True)
 admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Access-token signing keys (JWKS).", no_args_is_help=True)
+events_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Notifications sent (the development sink included).", no_args_is_help=True)
 schema_app = typer.Typer(help="The exported GraphQL schema (schema/schema.graphql).", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(schema_app, name="schema")
 app.add_typer(admin_app, name="admin")
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
+app.add_typer(notifications_app, name="notifications")
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "schema.graphql"
 
@@ -297,6 +301,117 @@ def keys_prune(keep: Annotated[int, typer.Option(help="How many of the newest ke
     settings = _settings()
     dropped = prune_keys(settings.keys_path, keep)
     typer.echo(f"Dropped {len(dropped)} key(s): {', '.join(dropped) or 'none'}")
+
+
+# --- events, worker, notifications ---------------------------------------------------------------------
+
+EVENTS_DOC = PROJECT_ROOT / "docs" / "events.md"
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Do one round of due work and exit.")] = False,
+) -> None:
+    """Deliver webhooks and notifications (run any number of these; `serve` runs one too)."""
+    from backend.core.bootstrap import resolve_owner_url
+    from backend.core.db import Database
+    from backend.core.embedded import exit_cleanly_on_sigterm
+    from backend.core.listener import EventListener
+    from backend.modules.platform.worker import DeliveryWorker
+    from backend.modules.registry import import_module_parts, installed_modules
+
+    settings = _settings()
+    import_module_parts(installed_modules())
+    exit_cleanly_on_sigterm()
+
+    async def run() -> int:
+        db = Database.from_settings(settings, await resolve_owner_url(settings))
+        delivery = DeliveryWorker(db, settings)
+        try:
+            if once:
+                return await delivery.run_once()
+            listener = EventListener(db.app_engine.url)
+            await listener.start()
+            stop = asyncio.Event()
+            try:
+                await delivery.run(stop, listener.subscribe())
+            finally:
+                await listener.stop()
+            return 0
+        finally:
+            await db.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except KeyboardInterrupt:
+        return
+    if once:
+        typer.echo(f"Done: {done} item(s) of work.")
+
+
+def _events_markdown() -> str:
+    from backend.core.events import CATALOGUE
+    from backend.modules.registry import import_module_parts, installed_modules
+
+    registry = installed_modules()
+    import_module_parts(registry)
+    lines = ["# Event catalogue", "",
+             "Generated from the code by `jishi events catalogue`; a test fails when it is out of date.", "",
+             "Every event is delivered (webhooks, `eventPublished`, the `events` connection) in this envelope:", "",
+             "```json",
+             '{"id": "<uuid, for de-duplication>", "sequence": 42, "type": "member.joined", "version": 1,',
+             ' "aggregateId": "<global ID>", "occurredAt": "2026-11-29T10:00:00+00:00", "tenantId": "<uuid>",',
+             ' "payload": {"...": "..."}}',
+             "```", "",
+             "| type | module | version | what happened | payload |", "|---|---|---|---|---|"]
+    for t in (t for t in CATALOGUE.types() if t.module in registry):
+        payload = "<br>".join(f"`{name}`: {what}" for name, what in t.payload.items()) or "—"
+        lines.append(f"| `{t.name}` | {t.module} | {t.version} | {t.description} | {payload} |")
+    return "\n".join(lines) + "\n"
+
+
+@events_app.command("catalogue")
+def events_catalogue(
+    check: Annotated[bool, typer.Option("--check", help="Fail when docs/events.md is out of date.")] = False,
+) -> None:
+    """Write docs/events.md: every event type with its module, version and payload."""
+    text = _events_markdown()
+    if check:
+        if not EVENTS_DOC.exists() or EVENTS_DOC.read_text(encoding="utf-8") != text:
+            _fail("docs/events.md is out of date: run `jishi events catalogue`.")
+        typer.echo("docs/events.md is up to date.")
+        return
+    EVENTS_DOC.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {EVENTS_DOC}")
+
+
+@notifications_app.command("list")
+def notifications_list(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """Show a tenant's notifications (with the development sink, this is where mail goes)."""
+    from sqlalchemy import select
+
+    from backend.core.errors import DomainError
+    from backend.modules.platform import service as platform
+    from backend.modules.platform.models import Notification
+
+    async def run(db: Database) -> list[Notification]:
+        async with db.transaction() as session:
+            found = await platform.get_tenant_by_slug(session, slug=tenant)
+        if found is None:
+            raise DomainError("NOT_FOUND", f"No tenant {tenant!r}.", "tenant")
+        async with db.transaction(found.id) as session:
+            rows = await session.execute(select(Notification).where(Notification.tenant_id == found.id)
+                                         .order_by(Notification.created_at.desc()).limit(limit))
+            return list(rows.scalars())
+
+    for n in _with_database(run):
+        typer.echo(f"{n.created_at:%Y-%m-%d %H:%M} {n.status:<8} {n.transport or '-':<5} {n.recipient:<36} {n.subject}")
+        if n.transport == "dev":
+            for line in n.body.splitlines():
+                typer.echo(f"    {line}")
 
 
 # --- schema -----------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def make_tenant(db: Database, registry: ModuleRegistry) -> TenantFactory:
     return TenantFactory(db, registry)
 
 
-ALL_PERMISSIONS = ("platform.read", "platform.modules", "notes.read", "notes.write", "reminders.read")
+ALL_PERMISSIONS = ("platform.read", "platform.modules", "platform.webhooks", "platform.notifications",
+                   "notes.read", "notes.write", "reminders.read")
 
 
 class GraphQLClient:

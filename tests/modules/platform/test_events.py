@@ -1,0 +1,76 @@
+"""Domain events: handlers in the cause's transaction, the outbox and the events connection."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.reminders.handlers import SEEN
+
+CREATE = 'mutation($t: String!) { noteCreate(input: {title: $t}) { note { id } userErrors { field code message } } }'
+EVENTS = """query($after: String, $types: [String!]) { events(first: 100, after: $after, types: $types) {
+  edges { cursor node { sequence type version aggregateId payload } } pageInfo { endCursor } } }"""
+
+
+async def test_handlers_run_only_while_their_module_is_enabled(gql, make_tenant):
+    a = await make_tenant(modules=["notes", "reminders"])
+    title = f"hello {uuid.uuid4().hex[:6]}"
+    await gql(CREATE, {"t": title}, tenant=a)
+    assert title in SEEN
+    await gql('mutation { moduleDisable(input: {module: "reminders"}) { userErrors { code } } }', tenant=a)
+    quiet = f"quiet {uuid.uuid4().hex[:6]}"
+    body = await gql(CREATE, {"t": quiet}, tenant=a)
+    assert body["data"]["noteCreate"]["userErrors"] == [] and quiet not in SEEN
+
+
+async def test_a_refusing_or_failing_handler_undoes_the_cause(gql, make_tenant):
+    a = await make_tenant(modules=["notes", "reminders"])
+    body = await gql(CREATE, {"t": "refuse me"}, tenant=a)
+    assert body["data"]["noteCreate"]["userErrors"][0]["code"] == "REMINDER_REFUSED"
+    body = await gql(CREATE, {"t": "crash me"}, tenant=a)
+    [error] = body["data"]["noteCreate"]["userErrors"]
+    assert error["code"] == "HANDLER_FAILED" and "reminders" in error["message"]
+    assert (await gql("{ notes { totalCount } }", tenant=a))["data"]["notes"]["totalCount"] == 0
+    events = (await gql(EVENTS, {"types": ["note.created"]}, tenant=a))["data"]["events"]["edges"]
+    assert events == []  # neither the note nor its event was committed
+
+
+async def test_events_come_in_sequence_and_can_be_caught_up_on(gql, make_tenant):
+    a, b = await make_tenant(modules=["notes"]), await make_tenant(modules=["notes"])
+    for i in range(3):
+        await gql(CREATE, {"t": f"n{i}"}, tenant=a)
+    await gql(CREATE, {"t": "other tenant"}, tenant=b)
+    edges = (await gql(EVENTS, {"types": ["note.created"]}, tenant=a))["data"]["events"]["edges"]
+    assert [e["node"]["payload"]["title"] for e in edges] == ["n0", "n1", "n2"]
+    sequences = [e["node"]["sequence"] for e in edges]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+    assert all(e["node"]["version"] == 1 and e["node"]["aggregateId"] for e in edges)
+    # Catch up from a cursor: only what came after.
+    cursor = edges[1]["cursor"]
+    await gql(CREATE, {"t": "n3"}, tenant=a)
+    later = (await gql(EVENTS, {"after": cursor, "types": ["note.created"]}, tenant=a))["data"]["events"]["edges"]
+    assert [e["node"]["payload"]["title"] for e in later] == ["n2", "n3"]
+
+
+async def test_events_of_modules_you_cannot_read_are_hidden(gql, make_tenant):
+    a = await make_tenant(modules=["notes"])
+    await gql(CREATE, {"t": "secret plan"}, tenant=a)
+    edges = (await gql(EVENTS, {}, tenant=a, permissions=("platform.read",)))["data"]["events"]["edges"]
+    assert "note.created" not in {e["node"]["type"] for e in edges}
+    edges = (await gql(EVENTS, {}, tenant=a))["data"]["events"]["edges"]
+    assert "note.created" in {e["node"]["type"] for e in edges}
+
+
+async def test_module_changes_are_events_too(gql, make_tenant):
+    a = await make_tenant(modules=[])
+    await gql('mutation { moduleEnable(input: {module: "reminders"}) { userErrors { code } } }', tenant=a)
+    edges = (await gql(EVENTS, {"types": ["module.enabled"]}, tenant=a))["data"]["events"]["edges"]
+    assert edges[-1]["node"]["payload"] == {"module": "reminders", "enabledModules": ["notes", "reminders"]}
+
+
+def test_the_event_catalogue_document_is_current():
+    from typer.testing import CliRunner
+
+    from backend.cli import app
+
+    result = CliRunner().invoke(app, ["events", "catalogue", "--check"])
+    assert result.exit_code == 0, result.output

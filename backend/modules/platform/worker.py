@@ -40,13 +40,15 @@ _work = TenantWork.__table__
 
 @dataclass
 class Round:
+    tenants: int = 0
     deliveries: list[webhooks.DeliveryJob] = field(default_factory=list)
     mails: list[notifications.MailJob] = field(default_factory=list)
     events: int = 0
 
     @property
     def size(self) -> int:
-        return len(self.deliveries) + len(self.mails) + self.events
+        """Tenants claimed count too: while any tenant is due, the next round starts at once."""
+        return self.tenants + len(self.deliveries) + len(self.mails) + self.events
 
 
 class DeliveryWorker:
@@ -60,7 +62,7 @@ class DeliveryWorker:
         self.worker_id = uuid.uuid4().hex[:8]
 
     async def run_once(self) -> int:
-        """One round; returns how much work it did (events fanned out + sends attempted)."""
+        """One round; returns how much it did (tenants claimed, events fanned out, sends attempted)."""
         batch = await self._claim()
         await asyncio.gather(*(self._deliver(job) for job in batch.deliveries),
                              *(self._mail(job) for job in batch.mails))
@@ -72,6 +74,7 @@ class DeliveryWorker:
             tenant_ids = list((await session.execute(
                 select(_work.c.tenant_id).where(_work.c.due_at <= utcnow()).order_by(_work.c.due_at)
                 .limit(TENANTS_PER_ROUND).with_for_update(skip_locked=True))).scalars())
+            batch.tenants = len(tenant_ids)
             for tenant_id in tenant_ids:
                 await set_tenant(session, tenant_id)
                 batch.events += await webhooks.fan_out(session)

@@ -30,7 +30,7 @@ async def receiver():
     await r.stop()
 
 
-async def drain(*workers: DeliveryWorker, rounds: int = 30) -> None:
+async def drain(*workers: DeliveryWorker, rounds: int = 1000) -> None:
     """Run the workers side by side until a round finds nothing to do."""
     for _ in range(rounds):
         done = await asyncio.gather(*(w.run_once() for w in workers))

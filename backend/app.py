@@ -82,7 +82,7 @@ def create_app(
         owned = database is None
         db = database or Database.from_settings(settings, await resolve_owner_url(settings))
         app.state.db = db
-        app.state.listener = EventListener(db.app_engine.url)
+        app.state.listener = EventListener(settings.listen_database_url or db.app_engine.url)
         await app.state.listener.start()
         stop = asyncio.Event()
         worker_task = None

@@ -330,7 +330,7 @@ def worker(
         try:
             if once:
                 return await delivery.run_once()
-            listener = EventListener(db.app_engine.url)
+            listener = EventListener(settings.listen_database_url or db.app_engine.url)
             await listener.start()
             stop = asyncio.Event()
             try:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     cost_restore_rate: int = 100  # points per second
 
     # Events and delivery
+    listen_database_url: str | None = None  # direct connection for LISTEN (not via PgBouncer); default: the app's
     run_worker_in_serve: bool = True  # `jishi serve` also runs the delivery worker (single-machine default)
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: int = 60

@@ -45,6 +45,7 @@ class SubscriptionEndpoint(GraphQL):
         try:
             context.principal = await self.authenticate_token(token.strip(), websocket.app.state.db,
                                                               params.get("X-Tenant"))
+            context.connection_params = {**params, "token": token.strip()}
         except ApiError as exc:
             raise ConnectionRejectionError({"message": exc.message, "code": exc.code}) from None
         if context.principal.tenant_id is None:

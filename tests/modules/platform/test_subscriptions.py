@@ -83,3 +83,36 @@ async def test_a_websocket_without_a_valid_token_is_refused(server):
     with pytest.raises(ConnectionClosed) as closed:
         await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd.code == 4403
+
+
+
+async def test_a_subscription_ends_when_its_tenant_is_suspended(server, db):
+    from sqlalchemy import text
+
+    from backend.core import events
+    from backend.modules.platform.events import MODULE_DISABLED
+
+    a = await signup(server)
+    ws = await open_subscription(server, a["access_token"])
+    try:
+        await invite(server, a["access_token"], "before@example.com")
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "next"
+        async with db.transaction() as session:
+            await session.execute(text("UPDATE tenant SET status = 'suspended' WHERE slug = :s"),
+                                  {"s": a["tenant"]["slug"]})
+        await asyncio.sleep(5.2)  # past the subscriber's next access check
+        async with db.transaction(tenant_of(a)) as session:  # an event the suspended tenant must not get
+            await events.emit(session, MODULE_DISABLED, aggregate_id="x", payload={"module": "none"})
+        message = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert message["payload"]["data"] is None
+        assert message["payload"]["errors"][0]["message"] == "This tenant is suspended."
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "complete"  # the stream ended
+    finally:
+        await ws.close()
+
+
+def tenant_of(token_response: dict) -> uuid.UUID:
+    import base64
+
+    payload = token_response["access_token"].split(".")[1]
+    return uuid.UUID(orjson.loads(base64.urlsafe_b64decode(payload + "=="))["tid"])

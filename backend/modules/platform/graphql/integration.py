@@ -170,7 +170,12 @@ class Subscription:
                 message = await queue.get()
                 if message.get("tenant") != tenant:
                     continue
-                if time.monotonic() - checked_at > 5:  # module state, re-read in a short transaction
+                if time.monotonic() - checked_at > 5:
+                    # Still allowed? (token expiry, removal, suspension end the subscription.) Module
+                    # state is re-read in a short transaction.
+                    token = (ctx.connection_params or {}).get("token")
+                    if token:
+                        principal = await app.state.auth.authenticator.authenticate_token(token, app.state.db)
                     async with app.state.db.transaction(principal.tenant_id) as session:
                         allowed = readable_event_types(principal, await platform.enabled_modules(session))
                     checked_at = time.monotonic()

@@ -22,7 +22,7 @@ DEMO_NAME = "Demo Trading Co."
 
 
 async def create_demo_tenant(
-    db: Database, *, registry: ModuleRegistry, slug: str = DEMO_SLUG, name: str = DEMO_NAME
+    db: Database, *, registry: ModuleRegistry, slug: str = DEMO_SLUG, name: str = DEMO_NAME, scale: int | None = None
 ) -> uuid.UUID:
     """Create (or find) a demo tenant with every module of the business plan on and each module's
     sample data (``<module package>.demo.seed(session)``, in dependency order); returns its id."""
@@ -36,6 +36,8 @@ async def create_demo_tenant(
             timezone="Asia/Shanghai",
         )
         tenant.language = "zh-CN"
+        if scale is not None:
+            session.info["demo_scale"] = scale  # how many customers, orders, ... (tests keep it small)
         enabled = await platform.enabled_modules(session)
         for spec in registry:
             demo_module = f"{spec.import_path}.demo"

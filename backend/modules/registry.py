@@ -105,7 +105,7 @@ class ModuleRegistry:
 
 
 # The modules this build ships, by package. Business modules add themselves here.
-INSTALLED_PACKAGES = ("backend.modules.platform",)
+INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm")
 
 
 @lru_cache(maxsize=1)

@@ -23,8 +23,8 @@ from tests.support.notes.models import Note, NoteFolder
 @pytest.fixture(scope="module")
 async def two_tenants(db, registry):
     suffix = uuid.uuid4().hex[:8]
-    a = await create_demo_tenant(db, registry=registry, slug=f"iso-a-{suffix}", name="Isolation A")
-    b = await create_demo_tenant(db, registry=registry, slug=f"iso-b-{suffix}", name="Isolation B")
+    a = await create_demo_tenant(db, registry=registry, slug=f"iso-a-{suffix}", name="Isolation A", scale=8)
+    b = await create_demo_tenant(db, registry=registry, slug=f"iso-b-{suffix}", name="Isolation B", scale=8)
     return a, b
 
 

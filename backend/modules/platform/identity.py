@@ -20,6 +20,7 @@ from backend.core import events
 from backend.core.db import set_tenant, utcnow
 from backend.core.errors import DomainError
 from backend.core.ids import to_global_id
+from backend.core.validation import normalize_email
 from backend.modules.platform import events as platform_events
 from backend.modules.platform import passwords, roles
 from backend.modules.platform import secrets as opaque
@@ -27,7 +28,6 @@ from backend.modules.platform import service as platform
 from backend.modules.platform.models import ApiClient, AppUser, Invitation, Membership, RefreshToken, Tenant
 from backend.modules.registry import ModuleRegistry
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 REFRESH_PREFIX = "rt"
 INVITATION_PREFIX = "inv"
 CLIENT_PREFIX = "jc"
@@ -42,14 +42,6 @@ class TenantMembership:
 
 
 # --- users ------------------------------------------------------------------------------------------
-
-
-def normalize_email(email: str, *, field: str = "email") -> str:
-    email = (email or "").strip()
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        raise DomainError("INVALID_EMAIL", "Enter a valid email address.", field)
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
 
 
 async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> AppUser | None:

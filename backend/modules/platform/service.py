@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -115,6 +116,9 @@ async def create_tenant(
         if spec.name in enabled
     )
     await session.flush()
+    # Announce the starting modules, so each can set itself up (the CRM seeds its pipeline).
+    await events.emit(session, platform_events.MODULE_ENABLED, aggregate_id=to_global_id("Tenant", tenant.id),
+                      payload={"module": "platform", "enabledModules": [n for n in registry.names if n in enabled]})
     return tenant
 
 
@@ -289,3 +293,21 @@ async def set_tenant_status(session: AsyncSession, *, tenant_id: uuid.UUID, stat
     tenant.status = status
     await session.flush()
     return tenant
+
+
+async def is_member(session: AsyncSession, *, user_id: uuid.UUID) -> bool:
+    """Whether ``user_id`` is an active member of the session's tenant (for owners, assignees)."""
+    from backend.modules.platform.models import Membership
+
+    found = await session.scalar(select(Membership.id).where(
+        Membership.tenant_id == _tenant_id(session), Membership.user_id == user_id, Membership.status == "active"))
+    return found is not None
+
+
+async def users_by_ids(session: AsyncSession, *, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Members of the session's tenant among ``user_ids`` (others are not visible), one query."""
+    from backend.modules.platform.models import AppUser, Membership
+
+    rows = await session.execute(select(AppUser).join(Membership, Membership.user_id == AppUser.id).where(
+        Membership.tenant_id == _tenant_id(session), AppUser.id.in_(user_ids)))
+    return {user.id: user for user in rows.scalars()}

@@ -1,0 +1,39 @@
+"""Events the CRM emits."""
+
+from backend.core.events import event_type
+
+CUSTOMER_CREATED = event_type(
+    "customer.created", module="crm", description="A customer was created.",
+    payload={"customerId": "Customer ID", "name": "name", "kind": "COMPANY or PERSON", "email": "email or null",
+             "status": "lifecycle status"})
+CUSTOMER_UPDATED = event_type(
+    "customer.updated", module="crm", description="A customer's details changed.",
+    payload={"customerId": "Customer ID", "changed": "names of the fields that changed"})
+CUSTOMER_ARCHIVED = event_type(
+    "customer.archived", module="crm", description="A customer was archived (kept, hidden from lists).",
+    payload={"customerId": "Customer ID"})
+CONTACT_CREATED = event_type(
+    "contact.created", module="crm", description="A contact was added to a customer.",
+    payload={"contactId": "Contact ID", "customerId": "Customer ID", "name": "name", "email": "email or null"})
+OPPORTUNITY_CREATED = event_type(
+    "opportunity.created", module="crm", description="An opportunity was opened.",
+    payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "name": "name",
+             "amount": "decimal string", "currencyCode": "ISO 4217", "stage": "stage name"})
+OPPORTUNITY_STAGE_CHANGED = event_type(
+    "opportunity.stage_changed", module="crm", description="An open opportunity moved to another stage.",
+    payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "from": "previous stage name",
+             "to": "new stage name"})
+OPPORTUNITY_WON = event_type(
+    "opportunity.won", module="crm", description="An opportunity was won.",
+    payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "amount": "decimal string",
+             "currencyCode": "ISO 4217"})
+OPPORTUNITY_LOST = event_type(
+    "opportunity.lost", module="crm", description="An opportunity was lost.",
+    payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "reason": "why"})
+ACTIVITY_CREATED = event_type(
+    "activity.created", module="crm", description="A call, email, meeting, task or note was logged or planned.",
+    payload={"activityId": "Activity ID", "kind": "CALL, EMAIL, MEETING, TASK or NOTE", "subject": "subject",
+             "customerId": "Customer ID or null", "dueAt": "ISO 8601 or null"})
+ACTIVITY_COMPLETED = event_type(
+    "activity.completed", module="crm", description="An activity was completed.",
+    payload={"activityId": "Activity ID", "customerId": "Customer ID or null", "subject": "subject"})

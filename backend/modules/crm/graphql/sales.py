@@ -1,0 +1,295 @@
+"""The pipeline and activities: ``pipelineStages``, ``opportunities``, ``opportunity*``, ``activities``,
+``activity*`` and ``crmReport``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from backend.api.context import RequestContext
+from backend.api.errors import UserError, run_mutation
+from backend.api.gates import gated_field, gated_mutation
+from backend.api.money import MoneyType
+from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import utcnow
+from backend.modules.crm import service as crm
+from backend.modules.crm.graphql.types import (
+    ActivityKind,
+    ActivityType,
+    OpportunityStatus,
+    OpportunityType,
+    PipelineStageType,
+)
+from backend.modules.crm.models import Activity, Opportunity
+
+_opp = Opportunity.__table__
+_activity = Activity.__table__
+
+
+async def load_opportunities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OpportunityType]:
+    rows = await ctx.require_tenant_session().execute(select(_opp).where(
+        _opp.c.tenant_id == ctx.principal.tenant_id, _opp.c.id.in_(ids)))
+    return {r.id: OpportunityType.from_row(r) for r in rows}
+
+
+async def load_activities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ActivityType]:
+    rows = await ctx.require_tenant_session().execute(select(_activity).where(
+        _activity.c.tenant_id == ctx.principal.tenant_id, _activity.c.id.in_(ids)))
+    return {r.id: ActivityType.from_row(r) for r in rows}
+
+
+@strawberry.input
+class OpportunityFilter:
+    status: OpportunityStatus | None = None
+    stage_id: strawberry.ID | None = None
+    customer_id: strawberry.ID | None = None
+    owner_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class ActivityFilter:
+    mine: bool = strawberry.field(default=False, description="Assigned to me.")
+    open: bool | None = strawberry.field(default=None, description="true: not completed; false: completed.")
+    overdue: bool = strawberry.field(default=False, description="Open and past due.")
+    customer_id: strawberry.ID | None = None
+    kind: ActivityKind | None = None
+
+
+@strawberry.type(name="FunnelStep")
+class FunnelStepType:
+    stage: PipelineStageType
+    count: int
+    value: MoneyType
+    conversion_rate: Decimal | None = strawberry.field(description="Share that reached the next stage (last: won).")
+
+
+@strawberry.type(name="CrmReport")
+class CrmReportType:
+    funnel: list[FunnelStepType]
+    win_rate: Decimal | None
+    won_count: int
+    lost_count: int
+    pipeline_value: MoneyType
+    weighted_pipeline_value: MoneyType
+    other_currency_count: int = strawberry.field(description="Open opportunities left out: not in the base currency.")
+
+
+@strawberry.type
+class Query:
+    @gated_field(module="crm", permission="crm.read", description="The pipeline's stages in order.")
+    async def pipeline_stages(self, info: Info) -> list[PipelineStageType]:
+        return [PipelineStageType.from_row(s) for s in await crm.list_stages(info.context.session)]
+
+    @gated_field(module="crm", permission="crm.read")
+    async def opportunities(self, info: Info, first: int | None = None, after: str | None = None,
+                            last: int | None = None, before: str | None = None,
+                            filter: OpportunityFilter | None = None) -> Connection[OpportunityType]:
+        ctx: RequestContext = info.context
+        stmt = select(_opp).where(_opp.c.tenant_id == ctx.principal.tenant_id)
+        if filter is not None:
+            if filter.status is not None:
+                stmt = stmt.where(_opp.c.status == filter.status.value)
+            if filter.stage_id is not None:
+                stmt = stmt.where(_opp.c.stage_id == decode_id(filter.stage_id, "PipelineStage", field="stageId"))
+            if filter.customer_id is not None:
+                stmt = stmt.where(_opp.c.customer_id == decode_id(filter.customer_id, "Customer", field="customerId"))
+            if filter.owner_id is not None:
+                stmt = stmt.where(_opp.c.owner_id == decode_id(filter.owner_id, "User", field="ownerId"))
+        return await keyset_page(ctx.session, stmt, args=page_args(first, after, last, before), id_col=_opp.c.id,  # type: ignore[arg-type]
+                                 sort_col=_opp.c.created_at, descending=True, to_node=OpportunityType.from_row)
+
+    @gated_field(module="crm", permission="crm.read", description="Soonest due first.")
+    async def activities(self, info: Info, first: int | None = None, after: str | None = None,
+                         last: int | None = None, before: str | None = None,
+                         filter: ActivityFilter | None = None) -> Connection[ActivityType]:
+        ctx: RequestContext = info.context
+        stmt = select(_activity).where(_activity.c.tenant_id == ctx.principal.tenant_id)
+        f = filter or ActivityFilter()
+        if f.mine:
+            stmt = stmt.where(_activity.c.assignee_id == ctx.principal.user_id)
+        if f.open is not None:
+            stmt = stmt.where(_activity.c.completed_at.is_(None) if f.open else _activity.c.completed_at.is_not(None))
+        if f.overdue:
+            stmt = stmt.where(_activity.c.completed_at.is_(None), _activity.c.due_at < utcnow())
+        if f.customer_id is not None:
+            stmt = stmt.where(_activity.c.customer_id == decode_id(f.customer_id, "Customer", field="customerId"))
+        if f.kind is not None:
+            stmt = stmt.where(_activity.c.kind == f.kind.value)
+        return await keyset_page(ctx.session, stmt, args=page_args(first, after, last, before),  # type: ignore[arg-type]
+                                 id_col=_activity.c.id, sort_col=_activity.c.created_at, to_node=ActivityType.from_row)
+
+    @gated_field(module="crm", permission="crm.read")
+    async def crm_report(
+        self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None, owner_id: strawberry.ID | None = None,
+    ) -> CrmReportType:
+        ctx: RequestContext = info.context
+        owner = decode_id(owner_id, "User", field="ownerId") if owner_id else None
+        report = await crm.crm_report(ctx.session, since=from_, until=to, owner_id=owner)  # type: ignore[arg-type]
+        stages = {s.id: s for s in await crm.list_stages(ctx.session)}  # type: ignore[arg-type]
+        return CrmReportType(
+            funnel=[FunnelStepType(stage=PipelineStageType.from_row(stages[f.stage_id]), count=f.count,
+                                   value=MoneyType.of(f.value, report.currency), conversion_rate=f.conversion_rate)
+                    for f in report.funnel],
+            win_rate=report.win_rate, won_count=report.won_count, lost_count=report.lost_count,
+            pipeline_value=MoneyType.of(report.pipeline_value, report.currency),
+            weighted_pipeline_value=MoneyType.of(report.weighted_pipeline_value, report.currency),
+            other_currency_count=report.other_currency_count)
+
+
+@strawberry.input
+class OpportunityCreateInput:
+    customer_id: strawberry.ID
+    name: str
+    amount: Decimal
+    currency_code: str | None = strawberry.field(default=None, description="Default: the tenant's base currency.")
+    expected_close_date: date | None = None
+    stage_id: strawberry.ID | None = strawberry.field(default=None, description="Default: the first stage.")
+    owner_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class OpportunityMoveStageInput:
+    id: strawberry.ID
+    stage_id: strawberry.ID
+
+
+@strawberry.input
+class OpportunityWinInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class OpportunityLoseInput:
+    id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
+class OpportunityPayload:
+    opportunity: OpportunityType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ActivityCreateInput:
+    kind: ActivityKind
+    subject: str
+    body: str = ""
+    due_at: datetime | None = None
+    assignee_id: strawberry.ID | None = None
+    customer_id: strawberry.ID | None = None
+    opportunity_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class ActivityCompleteInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ActivityPayload:
+    activity: ActivityType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _opportunity(ctx: RequestContext, opp_id: uuid.UUID) -> OpportunityPayload:
+    return OpportunityPayload(opportunity=(await load_opportunities(ctx, [opp_id]))[opp_id])
+
+
+async def _activity_payload(ctx: RequestContext, activity_id: uuid.UUID) -> ActivityPayload:
+    return ActivityPayload(activity=(await load_activities(ctx, [activity_id]))[activity_id])
+
+
+def _id(value: strawberry.ID | None, type_name: str, field: str) -> uuid.UUID | None:
+    return decode_id(value, type_name, field=field) if value else None
+
+
+@strawberry.type
+class Mutation:
+    @gated_mutation(module="crm", permission="crm.write")
+    async def opportunity_create(self, info: Info, input: OpportunityCreateInput) -> OpportunityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OpportunityPayload:
+            opp = await crm.create_opportunity(
+                ctx.session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),  # type: ignore[arg-type]
+                name=input.name, amount=input.amount, currency=input.currency_code,
+                expected_close_date=input.expected_close_date,
+                stage_id=_id(input.stage_id, "PipelineStage", "stageId"),
+                owner_id=_id(input.owner_id, "User", "ownerId"),
+                actor=ctx.principal.user_id)
+            return await _opportunity(ctx, opp.id)
+
+        return await run_mutation(info, OpportunityPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def opportunity_move_stage(self, info: Info, input: OpportunityMoveStageInput) -> OpportunityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OpportunityPayload:
+            opp = await crm.move_stage(ctx.session, opportunity_id=decode_id(input.id, "Opportunity"),  # type: ignore[arg-type]
+                                       stage_id=decode_id(input.stage_id, "PipelineStage", field="stageId"),
+                                       actor=ctx.principal.user_id)
+            return await _opportunity(ctx, opp.id)
+
+        return await run_mutation(info, OpportunityPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def opportunity_win(self, info: Info, input: OpportunityWinInput) -> OpportunityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OpportunityPayload:
+            opp = await crm.win(ctx.session, opportunity_id=decode_id(input.id, "Opportunity"),  # type: ignore[arg-type]
+                                actor=ctx.principal.user_id)
+            return await _opportunity(ctx, opp.id)
+
+        return await run_mutation(info, OpportunityPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def opportunity_lose(self, info: Info, input: OpportunityLoseInput) -> OpportunityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OpportunityPayload:
+            opp = await crm.lose(ctx.session, opportunity_id=decode_id(input.id, "Opportunity"),  # type: ignore[arg-type]
+                                 reason=input.reason, actor=ctx.principal.user_id)
+            return await _opportunity(ctx, opp.id)
+
+        return await run_mutation(info, OpportunityPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def activity_create(self, info: Info, input: ActivityCreateInput) -> ActivityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> ActivityPayload:
+            activity = await crm.create_activity(
+                ctx.session, kind=input.kind.value, subject=input.subject, body=input.body, due_at=input.due_at,  # type: ignore[arg-type]
+                assignee_id=_id(input.assignee_id, "User", "assigneeId"),
+                customer_id=_id(input.customer_id, "Customer", "customerId"),
+                opportunity_id=_id(input.opportunity_id, "Opportunity", "opportunityId"),
+                created_by=ctx.principal.user_id)
+            return await _activity_payload(ctx, activity.id)
+
+        return await run_mutation(info, ActivityPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def activity_complete(self, info: Info, input: ActivityCompleteInput) -> ActivityPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> ActivityPayload:
+            activity = await crm.complete_activity(ctx.session, activity_id=decode_id(input.id, "Activity"))  # type: ignore[arg-type]
+            return await _activity_payload(ctx, activity.id)
+
+        return await run_mutation(info, ActivityPayload, operation, input)
+
+
+node_sources = [
+    NodeSource("Opportunity", "crm", "crm.read", load_opportunities),
+    NodeSource("Activity", "crm", "crm.read", load_activities),
+]

@@ -1,0 +1,291 @@
+"""CRM object types and their per-request loaders (one query per batch)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from backend.api.context import RequestContext
+from backend.api.money import MoneyType
+from backend.api.relay import Connection, Node, keyset_page, page_args
+from backend.core.ids import to_global_id
+from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineStage, TimelineEntry
+from backend.modules.platform import service as platform
+from backend.modules.platform.graphql.types import UserType
+
+_contact = Contact.__table__
+_opp = Opportunity.__table__
+_stage = PipelineStage.__table__
+_activity = Activity.__table__
+_timeline = TimelineEntry.__table__
+
+
+@strawberry.enum
+class CustomerKind(Enum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+@strawberry.enum
+class CustomerStatus(Enum):
+    LEAD = "lead"
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+    CHURNED = "churned"
+
+
+@strawberry.enum
+class OpportunityStatus(Enum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+@strawberry.enum
+class ActivityKind(Enum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    TASK = "task"
+    NOTE = "note"
+
+
+# --- loaders ----------------------------------------------------------------------------------------
+
+
+def _grouped_loader(ctx: RequestContext, key: str, stmt_for, make):  # type: ignore[no-untyped-def]
+    """A DataLoader of lists keyed by a foreign key: one query for the whole batch."""
+
+    async def load(keys: list[uuid.UUID]) -> list[list]:
+        groups: dict[uuid.UUID, list] = defaultdict(list)
+        for row in await ctx.session.execute(stmt_for(ctx.principal.tenant_id, keys)):  # type: ignore[union-attr]
+            groups[getattr(row, key)].append(make(row))
+        return [groups.get(k, []) for k in keys]
+
+    return ctx.loader(("crm", key, stmt_for), lambda: DataLoader(load_fn=load))
+
+
+def _contacts_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_contact).where(_contact.c.tenant_id == tenant_id, _contact.c.customer_id.in_(keys))
+            .order_by(_contact.c.is_primary.desc(), _contact.c.name))
+
+
+def _open_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_opp).where(_opp.c.tenant_id == tenant_id, _opp.c.customer_id.in_(keys), _opp.c.status == "open")
+            .order_by(_opp.c.created_at))
+
+
+def _all_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return select(_opp).where(_opp.c.tenant_id == tenant_id, _opp.c.customer_id.in_(keys)).order_by(_opp.c.created_at)
+
+
+def user_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, UserType | None]:
+    async def load(keys: list[uuid.UUID]) -> list[UserType | None]:
+        users = await platform.users_by_ids(ctx.session, user_ids=list(keys))  # type: ignore[arg-type]
+        return [UserType.from_model(users[k]) if k in users else None for k in keys]
+
+    return ctx.loader("UserById", lambda: DataLoader(load_fn=load))
+
+
+def stage_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, PipelineStageType]:
+    async def load(keys: list[uuid.UUID]) -> list[PipelineStageType]:
+        rows = await ctx.session.execute(select(_stage).where(  # type: ignore[union-attr]
+            _stage.c.tenant_id == ctx.principal.tenant_id, _stage.c.id.in_(keys)))
+        found = {r.id: PipelineStageType.from_row(r) for r in rows}
+        return [found[k] for k in keys]
+
+    return ctx.loader("PipelineStageById", lambda: DataLoader(load_fn=load))
+
+
+async def _owner(info: Info, owner_id: uuid.UUID | None) -> UserType | None:
+    return await user_loader(info.context).load(owner_id) if owner_id else None
+
+
+# --- types ------------------------------------------------------------------------------------------
+
+
+@strawberry.type(name="PipelineStage")
+class PipelineStageType(Node):
+    id: strawberry.ID
+    name: str
+    position: int
+    probability: Decimal
+
+    @classmethod
+    def from_row(cls, r) -> PipelineStageType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("PipelineStage", r.id), name=r.name, position=r.position, probability=r.probability)
+
+
+@strawberry.type(name="Contact")
+class ContactType(Node):
+    id: strawberry.ID
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None
+    is_primary: bool
+    created_at: datetime
+    customer_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r) -> ContactType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Contact", r.id), name=r.name, title=r.title, email=r.email, phone=r.phone,
+                   is_primary=r.is_primary, created_at=r.created_at, customer_pk=r.customer_id)
+
+
+@strawberry.type(name="Opportunity")
+class OpportunityType(Node):
+    id: strawberry.ID
+    name: str
+    amount: MoneyType
+    status: OpportunityStatus
+    probability: Decimal
+    expected_close_date: date | None
+    lost_reason: str | None
+    closed_at: datetime | None
+    created_at: datetime
+    stage_pk: strawberry.Private[uuid.UUID]
+    owner_pk: strawberry.Private[uuid.UUID | None]
+    customer_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r) -> OpportunityType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Opportunity", r.id), name=r.name, amount=MoneyType.of(r.amount, r.currency),
+                   status=OpportunityStatus(r.status), probability=r.probability,
+                   expected_close_date=r.expected_close_date, lost_reason=r.lost_reason, closed_at=r.closed_at,
+                   created_at=r.created_at, stage_pk=r.stage_id, owner_pk=r.owner_id, customer_pk=r.customer_id)
+
+    @strawberry.field
+    async def stage(self, info: Info) -> PipelineStageType:
+        return await stage_loader(info.context).load(self.stage_pk)
+
+    @strawberry.field
+    async def owner(self, info: Info) -> UserType | None:
+        return await _owner(info, self.owner_pk)
+
+    @strawberry.field
+    async def customer(self, info: Info) -> CustomerType | None:
+        from backend.modules.crm.graphql.customers import customer_loader
+
+        return await customer_loader(info.context).load(self.customer_pk)
+
+
+@strawberry.type(name="Activity")
+class ActivityType(Node):
+    id: strawberry.ID
+    kind: ActivityKind
+    subject: str
+    body: str
+    due_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    customer_id: strawberry.ID | None
+    opportunity_id: strawberry.ID | None
+    assignee_pk: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    def overdue(self) -> bool:
+        return self.completed_at is None and self.due_at is not None and self.due_at < datetime.now(self.due_at.tzinfo)
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> UserType | None:
+        return await _owner(info, self.assignee_pk)
+
+    @classmethod
+    def from_row(cls, r) -> ActivityType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Activity", r.id), kind=ActivityKind(r.kind), subject=r.subject, body=r.body,
+                   due_at=r.due_at, completed_at=r.completed_at, created_at=r.created_at,
+                   customer_id=to_global_id("Customer", r.customer_id) if r.customer_id else None,
+                   opportunity_id=to_global_id("Opportunity", r.opportunity_id) if r.opportunity_id else None,
+                   assignee_pk=r.assignee_id)
+
+
+@strawberry.type(name="TimelineEntry", description="Something that happened with a customer.")
+class TimelineEntryType:
+    occurred_at: datetime
+    event_type: str
+    title: str
+    subject_id: strawberry.ID
+    data: JSON
+
+    @classmethod
+    def from_row(cls, r) -> TimelineEntryType:  # type: ignore[no-untyped-def]
+        return cls(occurred_at=r.occurred_at, event_type=r.event_type, title=r.title,
+                   subject_id=strawberry.ID(r.subject_id), data=r.data)
+
+
+@strawberry.type(name="Customer")
+class CustomerType(Node):
+    id: strawberry.ID
+    kind: CustomerKind
+    name: str
+    email: str | None
+    phone: str | None
+    website: str | None
+    industry: str | None
+    tags: list[str]
+    status: CustomerStatus
+    source: str | None
+    external_reference: str | None
+    billing_address: JSON | None
+    shipping_address: JSON | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[uuid.UUID]
+    owner_pk: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, r) -> CustomerType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Customer", r.id), kind=CustomerKind(r.kind), name=r.name, email=r.email,
+                   phone=r.phone, website=r.website, industry=r.industry, tags=list(r.tags or []),
+                   status=CustomerStatus(r.status), source=r.source, external_reference=r.external_ref,
+                   billing_address=r.billing_address, shipping_address=r.shipping_address,
+                   archived=r.archived_at is not None, created_at=r.created_at, updated_at=r.updated_at, pk=r.id,
+                   owner_pk=r.owner_id)
+
+    @strawberry.field
+    async def owner(self, info: Info) -> UserType | None:
+        return await _owner(info, self.owner_pk)
+
+    @strawberry.field
+    async def contacts(self, info: Info) -> list[ContactType]:
+        return await _grouped_loader(info.context, "customer_id", _contacts_stmt, ContactType.from_row).load(self.pk)
+
+    @strawberry.field(description="OPEN opportunities by default.")
+    async def opportunities(self, info: Info, status: OpportunityStatus | None = OpportunityStatus.OPEN
+                            ) -> list[OpportunityType]:
+        if status is OpportunityStatus.OPEN:
+            return await _grouped_loader(info.context, "customer_id", _open_opportunities_stmt,
+                                         OpportunityType.from_row).load(self.pk)
+        found = await _grouped_loader(info.context, "customer_id", _all_opportunities_stmt,
+                                      OpportunityType.from_row).load(self.pk)
+        return [o for o in found if status is None or o.status is status]
+
+    @strawberry.field(description="Newest first: activities, pipeline moves and (as modules land) orders, "
+                                  "shipments, invoices and payments.")
+    async def timeline(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Connection[TimelineEntryType]:
+        ctx: RequestContext = info.context
+        stmt = select(_timeline).where(_timeline.c.tenant_id == ctx.principal.tenant_id,
+                                       _timeline.c.customer_id == self.pk)
+        return await keyset_page(ctx.session, stmt, args=page_args(first, after), id_col=_timeline.c.id,  # type: ignore[arg-type]
+                                 sort_col=_timeline.c.occurred_at, descending=True, to_node=TimelineEntryType.from_row)
+
+    @strawberry.field
+    async def activities(self, info: Info, first: int | None = None, after: str | None = None
+                         ) -> Connection[ActivityType]:
+        ctx: RequestContext = info.context
+        stmt = select(_activity).where(_activity.c.tenant_id == ctx.principal.tenant_id,
+                                       _activity.c.customer_id == self.pk)
+        return await keyset_page(ctx.session, stmt, args=page_args(first, after), id_col=_activity.c.id,  # type: ignore[arg-type]
+                                 sort_col=_activity.c.created_at, descending=True, to_node=ActivityType.from_row)

@@ -1,0 +1,57 @@
+"""The CRM's reactions: the customer timeline (fed only by events) and pipeline seeding."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.events import Event, EventType, on
+from backend.core.ids import from_global_id
+from backend.modules.crm import events as crm
+from backend.modules.crm.models import TimelineEntry
+from backend.modules.crm.pipeline import seed_stages
+from backend.modules.platform import events as platform_events
+
+_timeline = TimelineEntry.__table__
+
+# Event type -> the line the customer's timeline shows. Other modules' events (orders, shipments,
+# invoices, payments) are added here as those modules land: the CRM reads their events, never their tables.
+TITLES: list[tuple[EventType, Callable[[dict], str]]] = [
+    (crm.CUSTOMER_CREATED, lambda p: f"Customer created: {p['name']}"),
+    (crm.CUSTOMER_UPDATED, lambda p: f"Details updated: {', '.join(p['changed'])}"),
+    (crm.CUSTOMER_ARCHIVED, lambda p: "Customer archived"),
+    (crm.CONTACT_CREATED, lambda p: f"Contact added: {p['name']}"),
+    (crm.OPPORTUNITY_CREATED, lambda p: f"Opportunity opened: {p['name']} ({p['amount']} {p['currencyCode']})"),
+    (crm.OPPORTUNITY_STAGE_CHANGED, lambda p: f"Opportunity moved: {p['from']} → {p['to']}"),
+    (crm.OPPORTUNITY_WON, lambda p: f"Opportunity won ({p['amount']} {p['currencyCode']})"),
+    (crm.OPPORTUNITY_LOST, lambda p: f"Opportunity lost: {p['reason']}"),
+    (crm.ACTIVITY_CREATED, lambda p: f"{p['kind'].capitalize()}: {p['subject']}"),
+    (crm.ACTIVITY_COMPLETED, lambda p: f"Done: {p['subject']}"),
+]
+
+
+async def _to_timeline(session: AsyncSession, event: Event) -> None:
+    parsed = from_global_id(event.payload.get("customerId") or "")
+    if parsed is None or parsed[0] != "Customer":
+        return
+    title = _TITLE_OF[event.type](event.payload)
+    stmt = insert(_timeline).values(
+        tenant_id=event.tenant_id, id=uuid.uuid4(), customer_id=parsed[1], event_id=event.id, event_type=event.type,
+        occurred_at=event.occurred_at, title=title[:300], subject_id=event.aggregate_id, data=event.payload,
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "event_id", "customer_id"])
+    await session.execute(stmt)
+
+
+_TITLE_OF = {event_type.name: title for event_type, title in TITLES}
+for _event_type, _ in TITLES:
+    on(_event_type, module="crm")(_to_timeline)
+
+
+@on(platform_events.MODULE_ENABLED, module="crm")
+async def seed_pipeline(session: AsyncSession, event: Event) -> None:
+    """A tenant that switches the CRM on starts with the default pipeline."""
+    if "crm" in event.payload.get("enabledModules", []):
+        await seed_stages(session)

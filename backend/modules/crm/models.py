@@ -1,0 +1,165 @@
+"""CRM tables. Every one is tenant-scoped; search indexes lead with tenant_id (btree_gin)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.db import Base, TenantScoped, tenant_fk, utcnow
+
+MONEY = Numeric(19, 4)
+
+
+class Customer(TenantScoped, Base):
+    __tablename__ = "crm_customer"
+    __table_args__ = (
+        CheckConstraint("kind IN ('company', 'person')", name="kind"),
+        CheckConstraint("status IN ('lead', 'prospect', 'customer', 'churned')", name="status"),
+        Index("ix_crm_customer_tenant_email", "tenant_id", func.lower(text("email"))),
+        Index("ix_crm_customer_tenant_external_ref", "tenant_id", "external_ref"),
+        Index("ix_crm_customer_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_crm_customer_tenant_name", "tenant_id", "name", "id"),
+        Index("ix_crm_customer_search", "tenant_id", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10), default="company")
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    website: Mapped[str | None] = mapped_column(String(300))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list)
+    status: Mapped[str] = mapped_column(String(20), default="prospect")
+    source: Mapped[str | None] = mapped_column(String(100))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    billing_address: Mapped[dict | None] = mapped_column(JSONB)
+    shipping_address: Mapped[dict | None] = mapped_column(JSONB)
+    archived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(TenantScoped, Base):
+    __tablename__ = "crm_contact"
+    __table_args__ = (
+        tenant_fk("customer_id", "crm_customer"),
+        Index(None, "tenant_id", "customer_id"),
+        Index("ix_crm_contact_search", "tenant_id", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PipelineStage(TenantScoped, Base):
+    __tablename__ = "crm_pipeline_stage"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        CheckConstraint("probability >= 0 AND probability <= 100", name="probability"),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int]
+    probability: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    follow_up_subject: Mapped[str | None] = mapped_column(String(200))  # an activity created on entering
+    follow_up_days: Mapped[int | None]
+
+
+class Opportunity(TenantScoped, Base):
+    __tablename__ = "crm_opportunity"
+    __table_args__ = (
+        tenant_fk("customer_id", "crm_customer"),
+        tenant_fk("stage_id", "crm_pipeline_stage"),
+        CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
+        CheckConstraint("amount >= 0", name="amount"),
+        Index(None, "tenant_id", "customer_id"),
+        Index(None, "tenant_id", "status", "stage_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    stage_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    probability: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    expected_close_date: Mapped[date | None]
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    lost_reason: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OpportunityStageChange(TenantScoped, Base):
+    """Every move of an opportunity (stage or status), with who and when."""
+
+    __tablename__ = "crm_opportunity_stage_change"
+    __table_args__ = (
+        tenant_fk("opportunity_id", "crm_opportunity"),
+        tenant_fk("from_stage_id", "crm_pipeline_stage"),
+        tenant_fk("to_stage_id", "crm_pipeline_stage"),
+        Index(None, "tenant_id", "opportunity_id", "changed_at"),
+    )
+
+    opportunity_id: Mapped[uuid.UUID]
+    from_stage_id: Mapped[uuid.UUID | None]
+    to_stage_id: Mapped[uuid.UUID]
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(TenantScoped, Base):
+    __tablename__ = "crm_activity"
+    __table_args__ = (
+        tenant_fk("customer_id", "crm_customer"),
+        tenant_fk("opportunity_id", "crm_opportunity"),
+        CheckConstraint("kind IN ('call', 'email', 'meeting', 'task', 'note')", name="kind"),
+        Index(None, "tenant_id", "customer_id"),
+        Index(None, "tenant_id", "assignee_id", "completed_at", "due_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(default="")
+    due_at: Mapped[datetime | None]
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    customer_id: Mapped[uuid.UUID | None]
+    opportunity_id: Mapped[uuid.UUID | None]
+    completed_at: Mapped[datetime | None]
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TimelineEntry(TenantScoped, Base):
+    """What happened with a customer, fed by events (the CRM never reads other modules' tables)."""
+
+    __tablename__ = "crm_timeline_entry"
+    __table_args__ = (
+        tenant_fk("customer_id", "crm_customer"),
+        UniqueConstraint("tenant_id", "event_id", "customer_id"),
+        Index(None, "tenant_id", "customer_id", "occurred_at"),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    event_id: Mapped[uuid.UUID]
+    event_type: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(String(300))
+    subject_id: Mapped[str] = mapped_column(String(200))  # global ID of what the entry is about
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)

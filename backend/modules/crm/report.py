@@ -1,0 +1,108 @@
+"""CRM reports, computed in SQL.
+
+Definitions (tested against hand-computed fixtures):
+
+* the cohort: opportunities created in [from, to), optionally of one owner;
+* ``funnel``: per stage, in pipeline order, the cohort's opportunities that ever reached it (its
+  stage history), with their amount; ``conversionRate`` of a stage is the share of those that
+  reached the next stage (for the last stage: that were won);
+* ``winRate``: won / (won + lost) among the cohort's closed opportunities;
+* ``pipelineValue``: the amount of all open opportunities (owner filter applies, dates do not);
+  ``weightedPipelineValue``: the same, each times its probability.
+
+Amounts are summed in the tenant's base currency; opportunities in other currencies are left out
+(and counted in ``otherCurrencyCount``) until finance provides exchange rates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.money import round_money
+from backend.modules.crm.models import Opportunity, OpportunityStageChange, PipelineStage
+from backend.modules.platform import service as platform
+
+_o = Opportunity.__table__
+_c = OpportunityStageChange.__table__
+_s = PipelineStage.__table__
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    stage_id: uuid.UUID
+    stage_name: str
+    count: int
+    value: Decimal
+    conversion_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class CrmReport:
+    currency: str
+    funnel: list[FunnelStep]
+    win_rate: Decimal | None
+    won_count: int
+    lost_count: int
+    pipeline_value: Decimal
+    weighted_pipeline_value: Decimal
+    other_currency_count: int
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+
+async def crm_report(session: AsyncSession, *, since: datetime | None = None, until: datetime | None = None,
+                     owner_id: uuid.UUID | None = None) -> CrmReport:
+    await platform.ensure_module_enabled(session, "crm")
+    tenant_id: uuid.UUID = session.info["tenant_id"]
+    tenant = await platform.get_tenant(session, tenant_id=tenant_id)
+    currency = tenant.base_currency if tenant else "USD"
+
+    cohort = [_o.c.tenant_id == tenant_id, _o.c.currency == currency]
+    if since is not None:
+        cohort.append(_o.c.created_at >= since)
+    if until is not None:
+        cohort.append(_o.c.created_at < until)
+    if owner_id is not None:
+        cohort.append(_o.c.owner_id == owner_id)
+
+    reached = (select(_c.c.to_stage_id.label("stage_id"), _o.c.id.label("opp_id"), _o.c.amount)
+               .join(_o, and_(_o.c.tenant_id == _c.c.tenant_id, _o.c.id == _c.c.opportunity_id))
+               .where(_c.c.tenant_id == tenant_id, *cohort).distinct().subquery())
+    rows = (await session.execute(
+        select(_s.c.id, _s.c.name, func.count(reached.c.opp_id), func.coalesce(func.sum(reached.c.amount), 0))
+        .select_from(_s).outerjoin(reached, reached.c.stage_id == _s.c.id)
+        .where(_s.c.tenant_id == tenant_id).group_by(_s.c.id, _s.c.name, _s.c.position)
+        .order_by(_s.c.position, _s.c.name))).all()
+
+    closed = (await session.execute(select(
+        func.count().filter(_o.c.status == "won"), func.count().filter(_o.c.status == "lost"),
+    ).where(*cohort))).one()
+    won, lost = int(closed[0]), int(closed[1])
+
+    funnel = []
+    for i, (stage_id, name, count, value) in enumerate(rows):
+        following = rows[i + 1][2] if i + 1 < len(rows) else won
+        funnel.append(FunnelStep(stage_id=stage_id, stage_name=name, count=int(count),
+                                 value=round_money(Decimal(value), currency),
+                                 conversion_rate=_ratio(following, int(count))))
+
+    open_filter = [_o.c.tenant_id == tenant_id, _o.c.status == "open"]
+    if owner_id is not None:
+        open_filter.append(_o.c.owner_id == owner_id)
+    pipeline = (await session.execute(select(
+        func.coalesce(func.sum(case((_o.c.currency == currency, _o.c.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((_o.c.currency == currency, _o.c.amount * _o.c.probability / 100), else_=0)), 0),
+        func.count().filter(_o.c.currency != currency),
+    ).where(*open_filter))).one()
+    return CrmReport(currency=currency, funnel=funnel, win_rate=_ratio(won, won + lost), won_count=won,
+                     lost_count=lost, pipeline_value=round_money(Decimal(pipeline[0]), currency),
+                     weighted_pipeline_value=round_money(Decimal(pipeline[1]), currency),
+                     other_currency_count=int(pipeline[2]))

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     max_query_tokens: int = 5_000
     max_query_aliases: int = 50
     max_query_cost: int = 2_000
-    default_list_size: int = 10  # cost multiplier for lists that take no first/last
+    default_list_size: int = 5  # cost estimate for lists that take no first/last (few contacts, lines)
 
     # Identity and tokens
     jwt_keys_file: Path | None = None  # default <data_dir>/jwt-keys.json (created outside production)

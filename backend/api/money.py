@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-from backend.core.money import Money
+from backend.core.money import Money, round_money
 
 
 @strawberry.type(name="Money")
@@ -16,7 +16,8 @@ class MoneyType:
 
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> MoneyType:
-        return cls(amount=amount, currency_code=currency)
+        """Shown in the currency's minor unit ("100.00", "1500" for JPY), whatever the storage scale."""
+        return cls(amount=round_money(amount, currency), currency_code=currency)
 
     @classmethod
     def from_money(cls, money: Money) -> MoneyType:

@@ -15,7 +15,7 @@ from backend.core import events
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.ids import to_global_id
-from backend.core.money import check_currency, parse_amount
+from backend.core.money import check_currency, parse_amount, round_money
 from backend.core.validation import required_text
 from backend.modules.crm import events as crm_events
 from backend.modules.crm.customers import get_customer
@@ -63,6 +63,10 @@ async def get_opportunity(session: AsyncSession, *, opportunity_id: uuid.UUID, l
     if found is None:
         raise DomainError("NOT_FOUND", "No opportunity with this ID.", "id")
     return found
+
+
+def _amount(opp: Opportunity) -> str:
+    return str(round_money(opp.amount, opp.currency))
 
 
 def _payload(opp: Opportunity, **extra: object) -> dict[str, object]:
@@ -118,7 +122,7 @@ async def create_opportunity(
     await session.flush()
     await _record_move(session, opp, from_stage=None, from_status=None, actor=actor)
     await events.emit(session, crm_events.OPPORTUNITY_CREATED, aggregate_id=to_global_id("Opportunity", opp.id),
-                      payload=_payload(opp, name=opp.name, amount=str(opp.amount), currencyCode=opp.currency,
+                      payload=_payload(opp, name=opp.name, amount=_amount(opp), currencyCode=opp.currency,
                                        stage=stage.name))
     await _follow_up(session, opp, stage)
     return opp
@@ -157,7 +161,7 @@ async def win(session: AsyncSession, *, opportunity_id: uuid.UUID, actor: uuid.U
     opp.updated_at = opp.closed_at
     await _record_move(session, opp, from_stage=opp.stage_id, from_status="open", actor=actor)
     await events.emit(session, crm_events.OPPORTUNITY_WON, aggregate_id=to_global_id("Opportunity", opp.id),
-                      payload=_payload(opp, amount=str(opp.amount), currencyCode=opp.currency))
+                      payload=_payload(opp, amount=_amount(opp), currencyCode=opp.currency))
     return opp
 
 

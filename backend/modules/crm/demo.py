@@ -36,6 +36,13 @@ async def seed(session: AsyncSession) -> None:
     )).all())
     owners = [s.id for s in staff] or [None]
     stages = await crm.list_stages(session)
+    campaigns = [
+        await crm.create_campaign(session, name="Spring Tea Fair 2026", channel="trade show", budget=Decimal(18000),
+                                  starts_on=date(2026, 3, 10), ends_on=date(2026, 3, 14), status="completed"),
+        await crm.create_campaign(session, name="WeChat mini-program launch", channel="social", budget=Decimal(6500),
+                                  starts_on=date(2026, 11, 1), status="active"),
+    ]
+    customer_ids = []
     names: set[str] = set()
     for i in range(scale):
         name = f"{rng.choice(PREFIXES)} {rng.choice(TRADES)}"
@@ -52,6 +59,7 @@ async def seed(session: AsyncSession) -> None:
             industry=rng.choice(INDUSTRIES), tags=rng.sample(["vip", "wholesale", "retail", "export", "new"], 2),
             status=rng.choice(["prospect", "customer", "customer", "lead"]), source=rng.choice(SOURCES),
             owner_id=owner, billing_address={"city": rng.choice(CITIES), "country": "CN"}))
+        customer_ids.append(customer.id)
         for j in range(rng.randint(1, 2)):
             person = rng.choice(PEOPLE)
             await crm.create_contact(session, customer_id=customer.id, name=person,
@@ -74,3 +82,31 @@ async def seed(session: AsyncSession) -> None:
             await crm.create_activity(session, kind=rng.choice(["call", "email", "meeting"]),
                                       subject=rng.choice(["Intro call", "Sent catalogue", "Visited showroom"]),
                                       customer_id=customer.id, created_by=owner)
+
+    # Leads from the campaigns, a third of them converted, some into opportunities.
+    for i in range(max(4, scale // 5)):
+        person = rng.choice(PEOPLE)
+        campaign = rng.choice(campaigns)
+        company = f"{rng.choice(PREFIXES)} {rng.choice(TRADES)} Lead {i}"
+        lead = await crm.create_lead(session, name=person, company=company,
+                                     email=f"lead{i}@prospects.example.cn", source=campaign.channel,
+                                     campaign_id=campaign.id, owner_id=rng.choice(owners))
+        if i % 3 == 0:
+            await crm.convert_lead(session, lead_id=lead.id, create_opportunity_too=i % 2 == 0,
+                                   amount=Decimal(rng.randrange(5_000, 60_000, 500)), actor=lead.owner_id)
+    await crm.add_members(session, campaign_id=campaigns[1].id, customer_ids=rng.sample(customer_ids,
+                                                                                         min(10, len(customer_ids))))
+    # Service cases, some answered and resolved.
+    for i in range(max(3, scale // 10)):
+        case = await crm.create_case(session, customer_id=rng.choice(customer_ids),
+                                     subject=rng.choice(["Damaged delivery", "Invoice question", "Late shipment",
+                                                         "Product defect", "Change of address"]),
+                                     priority=rng.choice(["low", "normal", "high", "urgent"]),
+                                     channel=rng.choice(["email", "phone", "web", "chat"]),
+                                     assignee_id=rng.choice(owners))
+        await crm.comment_case(session, case_id=case.id, body="Checked the order history.", public=False,
+                               author_id=case.assignee_id)
+        if i % 2 == 0:
+            await crm.comment_case(session, case_id=case.id, body="Thank you, we are on it.", public=True,
+                                   author_id=case.assignee_id)
+            await crm.resolve_case(session, case_id=case.id)

@@ -37,3 +37,27 @@ ACTIVITY_CREATED = event_type(
 ACTIVITY_COMPLETED = event_type(
     "activity.completed", module="crm", description="An activity was completed.",
     payload={"activityId": "Activity ID", "customerId": "Customer ID or null", "subject": "subject"})
+LEAD_CREATED = event_type(
+    "lead.created", module="crm", description="A lead was recorded.",
+    payload={"leadId": "Lead ID", "name": "name", "company": "company or null", "email": "email or null",
+             "source": "source or null", "campaignId": "Campaign ID or null"})
+LEAD_CONVERTED = event_type(
+    "lead.converted", module="crm", description="A lead became a customer (and contact, and maybe an opportunity).",
+    payload={"leadId": "Lead ID", "customerId": "Customer ID", "contactId": "Contact ID",
+             "opportunityId": "Opportunity ID or null"})
+CAMPAIGN_MEMBER_ADDED = event_type(
+    "campaign.member_added", module="crm", description="A customer was added to a campaign.",
+    payload={"campaignId": "Campaign ID", "name": "campaign name", "customerId": "Customer ID"})
+CASE_CREATED = event_type(
+    "case.created", module="crm", description="A service case was opened.",
+    payload={"caseId": "Case ID", "customerId": "Customer ID", "subject": "subject", "priority": "priority",
+             "channel": "channel"})
+CASE_REPLIED = event_type(
+    "case.replied", module="crm", description="A public reply was added to a case.",
+    payload={"caseId": "Case ID", "customerId": "Customer ID", "subject": "subject"})
+CASE_RESOLVED = event_type(
+    "case.resolved", module="crm", description="A case was resolved.",
+    payload={"caseId": "Case ID", "customerId": "Customer ID", "subject": "subject"})
+CASE_CLOSED = event_type(
+    "case.closed", module="crm", description="A case was closed.",
+    payload={"caseId": "Case ID", "customerId": "Customer ID", "subject": "subject"})

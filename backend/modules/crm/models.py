@@ -83,6 +83,7 @@ class Opportunity(TenantScoped, Base):
     __table_args__ = (
         tenant_fk("customer_id", "crm_customer"),
         tenant_fk("stage_id", "crm_pipeline_stage"),
+        tenant_fk("campaign_id", "crm_campaign"),
         CheckConstraint("status IN ('open', 'won', 'lost')", name="status"),
         CheckConstraint("amount >= 0", name="amount"),
         Index(None, "tenant_id", "customer_id"),
@@ -90,6 +91,7 @@ class Opportunity(TenantScoped, Base):
     )
 
     customer_id: Mapped[uuid.UUID]
+    campaign_id: Mapped[uuid.UUID | None]  # attribution
     name: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
@@ -163,3 +165,125 @@ class TimelineEntry(TenantScoped, Base):
     title: Mapped[str] = mapped_column(String(300))
     subject_id: Mapped[str] = mapped_column(String(200))  # global ID of what the entry is about
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+DEFAULT_SLA_HOURS = {"urgent": [1, 4], "high": [4, 24], "normal": [8, 72], "low": [24, 120]}
+
+
+class CrmSettings(TenantScoped, Base):
+    """One row per tenant: case SLAs (hours to first response and to resolution, per priority)."""
+
+    __tablename__ = "crm_settings"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    sla_hours: Mapped[dict] = mapped_column(JSONB, default=lambda: dict(DEFAULT_SLA_HOURS))
+    stale_after_days: Mapped[int] = mapped_column(default=14)
+
+
+class Campaign(TenantScoped, Base):
+    __tablename__ = "crm_campaign"
+    __table_args__ = (
+        CheckConstraint("status IN ('planned', 'active', 'completed', 'cancelled')", name="status"),
+        CheckConstraint("budget >= 0", name="budget"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(50))
+    budget: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3))
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lead(TenantScoped, Base):
+    """Unqualified interest; converting it creates (or links) a customer, a contact and an opportunity."""
+
+    __tablename__ = "crm_lead"
+    __table_args__ = (
+        tenant_fk("campaign_id", "crm_campaign"),
+        tenant_fk("customer_id", "crm_customer"),
+        tenant_fk("contact_id", "crm_contact"),
+        tenant_fk("opportunity_id", "crm_opportunity"),
+        CheckConstraint("status IN ('new', 'contacted', 'qualified', 'converted', 'disqualified')", name="status"),
+        Index(None, "tenant_id", "status", "created_at"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    source: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    campaign_id: Mapped[uuid.UUID | None]
+    customer_id: Mapped[uuid.UUID | None]  # set by conversion
+    contact_id: Mapped[uuid.UUID | None]
+    opportunity_id: Mapped[uuid.UUID | None]
+    converted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignMember(TenantScoped, Base):
+    """A customer, contact or lead reached by a campaign (exactly one of the three)."""
+
+    __tablename__ = "crm_campaign_member"
+    __table_args__ = (
+        tenant_fk("campaign_id", "crm_campaign", ondelete="CASCADE"),
+        tenant_fk("customer_id", "crm_customer"),
+        tenant_fk("contact_id", "crm_contact"),
+        tenant_fk("lead_id", "crm_lead"),
+        CheckConstraint("num_nonnulls(customer_id, contact_id, lead_id) = 1", name="one_member"),
+        UniqueConstraint("tenant_id", "campaign_id", "customer_id"),
+        UniqueConstraint("tenant_id", "campaign_id", "contact_id"),
+        UniqueConstraint("tenant_id", "campaign_id", "lead_id"),
+    )
+
+    campaign_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID | None]
+    contact_id: Mapped[uuid.UUID | None]
+    lead_id: Mapped[uuid.UUID | None]
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(TenantScoped, Base):
+    """A service case (ticket) with SLA due times taken from the tenant's settings at creation."""
+
+    __tablename__ = "crm_case"
+    __table_args__ = (
+        tenant_fk("customer_id", "crm_customer"),
+        tenant_fk("contact_id", "crm_contact"),
+        CheckConstraint("channel IN ('email', 'phone', 'web', 'chat')", name="channel"),
+        CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority"),
+        CheckConstraint("status IN ('new', 'open', 'pending', 'resolved', 'closed')", name="status"),
+        Index(None, "tenant_id", "status", "priority"),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(default="")
+    channel: Mapped[str] = mapped_column(String(10), default="email")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(10), default="new")
+    customer_id: Mapped[uuid.UUID]
+    contact_id: Mapped[uuid.UUID | None]
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    first_response_due_at: Mapped[datetime]
+    resolution_due_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseComment(TenantScoped, Base):
+    __tablename__ = "crm_case_comment"
+    __table_args__ = (tenant_fk("case_id", "crm_case", ondelete="CASCADE"), Index(None, "tenant_id", "case_id"))
+
+    case_id: Mapped[uuid.UUID]
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    body: Mapped[str]
+    public: Mapped[bool] = mapped_column(default=False)  # shown to the customer, counts as a response
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

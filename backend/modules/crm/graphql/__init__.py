@@ -2,7 +2,7 @@
 
 from strawberry.tools import merge_types
 
-from backend.modules.crm.graphql import customers, sales
+from backend.modules.crm.graphql import customers, marketing, sales, service_desk
 from backend.modules.crm.graphql.types import (
     ActivityType,
     ContactType,
@@ -11,7 +11,9 @@ from backend.modules.crm.graphql.types import (
     PipelineStageType,
 )
 
-Query = merge_types("CrmQuery", (customers.Query, sales.Query))
-Mutation = merge_types("CrmMutation", (customers.Mutation, sales.Mutation))
-types = [CustomerType, ContactType, OpportunityType, PipelineStageType, ActivityType]
-node_sources = [*customers.node_sources, *sales.node_sources]
+_parts = (customers, sales, marketing, service_desk)
+Query = merge_types("CrmQuery", tuple(p.Query for p in _parts))
+Mutation = merge_types("CrmMutation", tuple(p.Mutation for p in _parts))
+types = [CustomerType, ContactType, OpportunityType, PipelineStageType, ActivityType, marketing.LeadType,
+         marketing.CampaignType, service_desk.CaseType]
+node_sources = [source for p in _parts for source in p.node_sources]

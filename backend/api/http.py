@@ -40,6 +40,7 @@ from backend.api.errors import format_error
 from backend.api.limits import actual_cost, analyze, count_aliases
 from backend.api.ratelimit import bucket_key, build_buckets
 from backend.api.schema import ApiSchema
+from backend.core.access import scope_session
 from backend.core.db import Database, set_tenant
 from backend.core.errors import ApiError, QueryTooComplex, Unauthenticated
 from backend.core.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_label
@@ -285,6 +286,7 @@ class GraphQLEndpoint:
                 async with db.sessionmaker() as session, session.begin():
                     if principal.tenant_id is not None:
                         await set_tenant(session, principal.tenant_id)
+                        await scope_session(session, principal)
                     ctx.session = session
                     result = await self._execute_operation(document, params, ctx)
         except Exception as exc:  # commit failures and the like: nothing was written

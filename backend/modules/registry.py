@@ -114,7 +114,9 @@ def installed_modules() -> ModuleRegistry:
     return ModuleRegistry(importlib.import_module(pkg).MODULE for pkg in INSTALLED_PACKAGES)
 
 
-def import_module_parts(registry: ModuleRegistry, parts: tuple[str, ...] = ("models", "events", "handlers")) -> None:
+def import_module_parts(
+    registry: ModuleRegistry, parts: tuple[str, ...] = ("models", "events", "handlers", "access")
+) -> None:
     """Import each module's optional parts, so its tables, event types and handlers are registered."""
     import importlib.util
 

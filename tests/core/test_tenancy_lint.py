@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from backend.core.db import Base
-from backend.core.rls import GLOBAL_TABLES_WITH_TENANT_ID, MEMBER_SELF_POLICY
+from backend.core.rls import GLOBAL_TABLES_WITH_TENANT_ID, MEMBER_SELF_POLICY, OWN_RECORDS_POLICY
 from backend.modules.registry import import_module_parts, installed_modules
 
 POLICY_TEXT = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)"
@@ -59,6 +59,11 @@ async def test_live_schema_follows_the_tenancy_rules(db):
             "FROM pg_policies WHERE schemaname = 'public'"))
         by_table: dict[str, list] = {}
         for p in policies:
+            if p.policyname == OWN_RECORDS_POLICY:
+                # Record ownership inside a tenant: restrictive (narrows, never widens), no subquery.
+                assert p.permissive == "RESTRICTIVE" and p.cmd == "ALL" and p.qual == p.with_check
+                assert "SELECT" not in p.qual.upper() and "app.record_owner" in p.qual
+                continue
             if (p.tablename, p.policyname) == ("membership", MEMBER_SELF_POLICY):
                 # The one documented extra policy: SELECT only, a user's own memberships.
                 assert (p.cmd, p.with_check) == ("SELECT", None)

@@ -157,3 +157,30 @@ def breached() -> ColumnElement[bool]:
         (_case.c.resolved_at.is_(None) & (_case.c.resolution_due_at < now))
         | (_case.c.resolved_at > _case.c.resolution_due_at),
     )
+
+
+async def update_settings(session: AsyncSession, *, visibility: str | None = None,
+                          stale_after_days: int | None = None, sla_hours: dict | None = None) -> CrmSettings:
+    """Change the tenant's CRM settings (visibility for sales, stale threshold, SLA hours per priority)."""
+    await platform.ensure_module_enabled(session, "crm")
+    settings = await settings_for(session)
+    if visibility is not None:
+        if visibility not in ("all", "own"):
+            raise DomainError("INVALID_VISIBILITY", "Visibility is ALL or OWN.", "visibility")
+        settings.visibility = visibility
+    if stale_after_days is not None:
+        if not 1 <= stale_after_days <= 365:
+            raise DomainError("OUT_OF_RANGE", "Between 1 and 365 days.", "staleAfterDays")
+        settings.stale_after_days = stale_after_days
+    if sla_hours is not None:
+        merged = dict(settings.sla_hours)
+        for priority, hours in sla_hours.items():
+            if priority not in PRIORITIES or not (isinstance(hours, list) and len(hours) == 2
+                                                  and all(isinstance(h, int | float) and h > 0 for h in hours)
+                                                  and hours[0] <= hours[1]):
+                raise DomainError("INVALID_SLA", "SLA hours: {priority: [first response, resolution]}, "
+                                                 "positive, response first.", "slaHours")
+            merged[priority] = hours
+        settings.sla_hours = merged
+    await session.flush()
+    return settings

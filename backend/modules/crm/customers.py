@@ -266,3 +266,15 @@ def customers_query(tenant_id: uuid.UUID, flt: CustomerFilter | None) -> Select[
     if flt.created_before:
         stmt = stmt.where(_customer.c.created_at < flt.created_before)
     return stmt
+
+
+async def share_customer(session: AsyncSession, *, customer_id: uuid.UUID, user_id: uuid.UUID) -> Customer:
+    """Let another member see and work on this customer when visibility is ``own``."""
+    await platform.ensure_module_enabled(session, "crm")
+    customer = await get_customer(session, customer_id=customer_id)
+    if not await platform.is_member(session, user_id=user_id):
+        raise DomainError("NOT_FOUND", "The user must be a member of this tenant.", "userId")
+    if user_id not in customer.shared_with:
+        customer.shared_with = [*customer.shared_with, user_id]
+        await session.flush()
+    return customer

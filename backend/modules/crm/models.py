@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, Uuid, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +39,7 @@ class Customer(TenantScoped, Base):
     source: Mapped[str | None] = mapped_column(String(100))
     external_ref: Mapped[str | None] = mapped_column(String(100))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    shared_with: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)  # visibility "own"
     billing_address: Mapped[dict | None] = mapped_column(JSONB)
     shipping_address: Mapped[dict | None] = mapped_column(JSONB)
     archived_at: Mapped[datetime | None]
@@ -100,6 +101,7 @@ class Opportunity(TenantScoped, Base):
     probability: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     expected_close_date: Mapped[date | None]
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    shared_with: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
     lost_reason: Mapped[str | None] = mapped_column(String(300))
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -174,10 +176,12 @@ class CrmSettings(TenantScoped, Base):
     """One row per tenant: case SLAs (hours to first response and to resolution, per priority)."""
 
     __tablename__ = "crm_settings"
-    __table_args__ = (UniqueConstraint("tenant_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id"), CheckConstraint("visibility IN ('all', 'own')", name="visibility"))
 
     sla_hours: Mapped[dict] = mapped_column(JSONB, default=lambda: dict(DEFAULT_SLA_HOURS))
     stale_after_days: Mapped[int] = mapped_column(default=14)
+    # Who sales users see: "all" records of the tenant, or only their "own" (and those shared with them).
+    visibility: Mapped[str] = mapped_column(String(10), default="all")
 
 
 class Campaign(TenantScoped, Base):
@@ -217,6 +221,7 @@ class Lead(TenantScoped, Base):
     source: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="new")
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    shared_with: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
     campaign_id: Mapped[uuid.UUID | None]
     customer_id: Mapped[uuid.UUID | None]  # set by conversion
     contact_id: Mapped[uuid.UUID | None]

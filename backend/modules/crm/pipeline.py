@@ -112,7 +112,7 @@ async def create_opportunity(
         stage = stages[0]
     else:
         stage = await get_stage(session, stage_id=stage_id)
-    owner = owner_id or customer.owner_id or actor
+    owner = owner_id or actor or customer.owner_id  # whoever opens it owns it, unless told otherwise
     if owner_id is not None and not await platform.is_member(session, user_id=owner_id):
         raise DomainError("NOT_FOUND", "The owner must be a member of this tenant.", "ownerId")
     opp = Opportunity(customer_id=customer.id, name=required_text(name, field="name", max_length=200), amount=value,

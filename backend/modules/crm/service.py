@@ -13,6 +13,7 @@ from backend.modules.crm.cases import (
     get_case,
     resolve_case,
     settings_for,
+    update_settings,
 )
 from backend.modules.crm.customers import (
     CustomerFields,
@@ -23,6 +24,7 @@ from backend.modules.crm.customers import (
     customers_query,
     find_duplicate,
     get_customer,
+    share_customer,
     update_contact,
     update_customer,
 )
@@ -88,7 +90,9 @@ __all__ = [
     "seed_stages",
     "set_lead_status",
     "settings_for",
+    "share_customer",
     "update_contact",
     "update_customer",
+    "update_settings",
     "win",
 ]

@@ -46,7 +46,7 @@ async def test_sales_users_see_only_their_own_customers(api, team):
 
 
 async def test_sharing_lets_a_colleague_in(api, team):
-    owner, ann, bob = team
+    _owner, ann, bob = team
     mine = (await create(api, ann["access_token"], name="Shared Account"))["customer"]
     bob_id = (await api.gql(bob["access_token"], "{ viewer { user { id } } }")).json()["data"]["viewer"]["user"]["id"]
     r = await api.gql(ann["access_token"], "mutation($id: ID!, $u: ID!) { customerShare(input: {id: $id, userId: $u}) "
@@ -69,7 +69,7 @@ async def test_visibility_all_shows_everything_and_only_admins_change_it(api, te
 
 
 async def test_the_database_enforces_it_for_raw_sql_too(api, db, team):
-    owner, ann, bob = team
+    _owner, ann, bob = team
     await create(api, ann["access_token"], name="Raw SQL Account")
     ids = {}
     for who in (ann, bob):

@@ -59,6 +59,19 @@ async def metrics(_request: Request) -> Response:
     return Response(render_metrics(), media_type="text/plain; version=0.0.4")
 
 
+def _module_routes(registry: ModuleRegistry) -> list[Route]:
+    """HTTP routes that modules contribute in their ``routes.py`` (uploads, downloads)."""
+    import importlib
+    import importlib.util
+
+    found: list[Route] = []
+    for spec in registry:
+        name = f"{spec.import_path}.routes"
+        if importlib.util.find_spec(name) is not None:
+            found.extend(importlib.import_module(name).routes)
+    return found
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -112,7 +125,8 @@ def create_app(
                 max_age=600,
             )
         )
-    middleware.append(Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes))
+    middleware.append(Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                                 overrides={"/crm/import/": settings.max_import_bytes}))
 
     app = Starlette(
         routes=[
@@ -122,6 +136,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *auth.endpoints.routes(),
+            *_module_routes(registry),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -131,4 +146,5 @@ def create_app(
     app.state.schema = schema
     app.state.head_revision = head_revision()
     app.state.auth = auth
+    app.state.authenticator = authenticator or auth.authenticator
     return app

@@ -27,6 +27,7 @@ admin_app = typer.Typer(help="Platform administration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Access-token signing keys (JWKS).", no_args_is_help=True)
 events_app = typer.Typer(help="The event catalogue.", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notifications sent (the development sink included).", no_args_is_help=True)
+import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
 schema_app = typer.Typer(help="The exported GraphQL schema (schema/schema.graphql).", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(schema_app, name="schema")
@@ -34,6 +35,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(import_app, name="import")
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "schema.graphql"
 
@@ -412,6 +414,52 @@ def notifications_list(
         if n.transport == "dev":
             for line in n.body.splitlines():
                 typer.echo(f"    {line}")
+
+
+@import_app.command("customers")
+def import_customers_command(
+    file: Annotated[Path, typer.Argument(help="CSV file (UTF-8) with a header row.", exists=True, dir_okay=False)],
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Write the valid rows (default: all or nothing).")
+    ] = False,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="CSV column:field (repeatable).")] = None,
+) -> None:
+    """Import customers (and a primary contact per row): de-duplicates by email or external reference."""
+    from backend.core.errors import DomainError
+    from backend.modules.crm.imports import import_customers
+    from backend.modules.platform import service as platform
+    from backend.modules.registry import import_module_parts, installed_modules
+
+    import_module_parts(installed_modules())
+    lines: list[str] = []
+    with file.open(encoding="utf-8-sig", newline="") as fh, typer.progressbar(
+            length=file.stat().st_size, label="Reading") as progress:
+        for line in fh:
+            lines.append(line)
+            progress.update(len(line.encode()))
+
+    async def run(db: Database):  # type: ignore[no-untyped-def]
+        async with db.transaction() as session:
+            found = await platform.get_tenant_by_slug(session, slug=tenant)
+        if found is None:
+            raise DomainError("NOT_FOUND", f"No tenant {tenant!r}.", "tenant")
+        async with db.transaction(found.id) as session:
+            return await import_customers(
+                session, lines=lines, dry_run=dry_run, mode="skip_invalid" if skip_invalid else "all_or_nothing",
+                mapping=dict(item.rsplit(":", 1) for item in mapping or []) or None)
+
+    report = _with_database(run)
+    for error in report.errors[:50]:
+        typer.echo(f"row {error.row}: {error.field}: {error.reason}")
+    if len(report.errors) > 50:
+        typer.echo(f"... and {len(report.errors) - 50} more invalid rows")
+    verb = "Would import" if dry_run else ("Imported" if report.written else "Imported nothing:")
+    typer.echo(f"{verb} {report.rows} rows: {report.created} created, {report.updated} updated, "
+               f"{report.skipped} invalid.")
+    if report.errors and not report.written:
+        raise typer.Exit(1)
 
 
 # --- schema -----------------------------------------------------------------------------------------

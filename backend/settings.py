@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     port: int = 8000
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 50_000_000  # CSV uploads (paths under /crm/import/)
 
     # GraphQL
     introspection: bool | None = None  # None: on in dev and test, off in production

@@ -1,4 +1,6 @@
-"""Refuse request bodies over a size limit with 413, before the application reads them whole."""
+"""Refuse request bodies over a size limit with 413, before the application reads them whole.
+
+One limit for everything, with larger ones for given path prefixes (CSV imports)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,19 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}  # path prefix -> limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next((n for prefix, n in self.overrides.items() if scope["path"].startswith(prefix)), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, limit)
             return
         received = 0
         response_started = False
@@ -31,7 +35,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -44,11 +48,12 @@ class BodySizeLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(send)
+                await _refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"errors": [{"message": f"Request body over {self.max_bytes} bytes.",
-                                         "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(send: Send, limit: int) -> None:
+    body = orjson.dumps({"errors": [{"message": f"Request body over {limit} bytes.",
+                                     "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

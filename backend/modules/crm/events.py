@@ -61,3 +61,7 @@ CASE_RESOLVED = event_type(
 CASE_CLOSED = event_type(
     "case.closed", module="crm", description="A case was closed.",
     payload={"caseId": "Case ID", "customerId": "Customer ID", "subject": "subject"})
+CUSTOMERS_IMPORTED = event_type(
+    "customers.imported", module="crm", description="A CSV import of customers finished (one event per import).",
+    payload={"created": "customers created", "updated": "existing customers updated (same email or reference)",
+             "skipped": "invalid rows left out"})

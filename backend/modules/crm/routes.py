@@ -1,0 +1,77 @@
+"""CRM file endpoints: CSV import and export of customers.
+
+    POST /crm/import/customers?mode=all_or_nothing|skip_invalid&dryRun=true   (body: text/csv, UTF-8)
+         optional mapping: ?map=Company%20Name:name&map=E-mail:email
+    GET  /crm/export/customers.csv?query=...&includeArchived=true
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from backend.api.rest import RestError, tenant_call
+from backend.core.errors import BadUserInput, DomainError
+from backend.modules.crm.imports import export_customers, import_customers
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def import_customers_endpoint(request: Request) -> Response:
+    if request.headers.get("content-type", "").split(";")[0].strip() not in ("text/csv", "application/csv"):
+        return RestError(BadUserInput("Send the file as text/csv."), 415).response()
+    mapping = {}
+    for item in request.query_params.getlist("map"):
+        column, _, target = item.rpartition(":")
+        mapping[column] = target
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return RestError(BadUserInput("The file is not UTF-8."), 400).response()
+    try:
+        async with tenant_call(request, module="crm", permission="crm.write") as call:
+            report = await import_customers(
+                call.session, lines=io.StringIO(text, newline=""), mapping=mapping or None,
+                mode=request.query_params.get("mode", "all_or_nothing").lower(),
+                dry_run=request.query_params.get("dryRun", "false").lower() == "true",
+                owner_id=call.principal.user_id)
+    except RestError as exc:
+        return exc.response()
+    except DomainError as exc:
+        return _json({"errors": [{"message": exc.message, "field": exc.field, "code": exc.code}]}, 400)
+    return _json({"rows": report.rows, "created": report.created, "updated": report.updated,
+                  "skipped": report.skipped, "dryRun": report.dry_run, "written": report.written,
+                  "errors": [asdict(e) for e in report.errors]}, 200 if not report.errors or report.written else 422)
+
+
+async def export_customers_endpoint(request: Request) -> Response:
+    """Streams while the transaction stays open; it closes when the download ends."""
+    manager = tenant_call(request, module="crm", permission="crm.read")
+    try:
+        call = await manager.__aenter__()
+    except RestError as exc:
+        return exc.response()
+
+    async def body():  # type: ignore[no-untyped-def]
+        try:
+            async for chunk in export_customers(call.session, query=request.query_params.get("query"),
+                                                include_archived=request.query_params.get("includeArchived") == "true"):
+                yield chunk.encode()
+        finally:
+            await manager.__aexit__(None, None, None)
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"content-disposition": 'attachment; filename="customers.csv"'})
+
+
+routes = [
+    Route("/crm/import/customers", import_customers_endpoint, methods=["POST"]),
+    Route("/crm/export/customers.csv", export_customers_endpoint, methods=["GET"]),
+]

@@ -1,0 +1,138 @@
+"""CSV import and export of customers, over HTTP and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+
+from tests.modules.crm.test_customers_api import SEARCH
+
+CSV = """Company Name,E-mail,phone,tags,status,external_reference,contact_name,contact_email
+Jade Tea House,hello@jade.example,+86 21 1111,vip;tea,customer,ERP-1,Chen Jing,chen@jade.example
+,missing-name@example.com,,,,ERP-2,,
+Phoenix Hardware,not-an-email,,,,ERP-3,,
+Maple Bakery,maple@bakery.example,,,churned,ERP-4,,
+Crane Logistics,crane@logistics.example,,,wrong-status,ERP-5,,
+"""
+MAP = [("map", "Company Name:name"), ("map", "E-mail:email")]
+
+
+async def upload(api, token, body: str, **params) -> tuple[int, dict]:
+    query = [*MAP, *params.items()]
+    r = await api.http.post("/crm/import/customers", params=query, content=body.encode(),
+                            headers={"authorization": f"Bearer {token}", "content-type": "text/csv"})
+    return r.status_code, r.json()
+
+
+@pytest.fixture
+async def user(api) -> dict:
+    return await api.signup(company="Import Co")
+
+
+async def count(api, token) -> int:
+    return (await api.gql(token, SEARCH, {})).json()["data"]["customers"]["totalCount"]
+
+
+async def test_a_dry_run_reports_every_bad_row_and_writes_nothing(api, user):
+    status, report = await upload(api, user["access_token"], CSV, dryRun="true")
+    assert status == 422 and report["written"] is False and report["rows"] == 5
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(2, "name"), (3, "email"), (5, "status")]
+    assert await count(api, user["access_token"]) == 0
+
+
+async def test_all_or_nothing_and_skip_invalid(api, user):
+    t = user["access_token"]
+    status, report = await upload(api, t, CSV)
+    assert status == 422 and report["written"] is False and await count(api, t) == 0
+    status, report = await upload(api, t, CSV, mode="skip_invalid")
+    assert status == 200 and (report["created"], report["updated"], report["skipped"]) == (2, 0, 3)
+    r = await api.gql(t, '{ customers(first: 5, filter: {query: "Jade"}) { nodes { name email tags status externalReference '
+                         "contacts { name email isPrimary } timeline(first: 5) { nodes { title } } } } }")
+    assert "data" in r.json(), r.text
+    [jade] = r.json()["data"]["customers"]["nodes"]
+    assert (jade["email"], jade["tags"], jade["status"], jade["externalReference"]) == (
+        "hello@jade.example", ["tea", "vip"], "CUSTOMER", "ERP-1")
+    assert jade["contacts"] == [{"name": "Chen Jing", "email": "chen@jade.example", "isPrimary": True}]
+    assert jade["timeline"]["nodes"][0]["title"] == "Imported from CSV"
+
+
+async def test_importing_again_updates_instead_of_duplicating(api, user):
+    t = user["access_token"]
+    good = "name,email,external_reference,phone\nHarbor Books,harbor@books.example,REF-9,\n"
+    await upload(api, t, good)
+    changed = "name,email,external_reference,phone\nHarbor Books Ltd,HARBOR@books.example,,+86 1\nOther,,REF-9,+86 2\n"
+    status, report = await upload(api, t, changed)
+    assert status == 200 and (report["created"], report["updated"]) == (0, 2)
+    r = await api.gql(t, "{ customers { nodes { name phone } } }")
+    assert r.json()["data"]["customers"]["nodes"] == [{"name": "Other", "phone": "+86 2"}]  # same row, matched twice
+
+
+async def test_bad_files_and_other_callers(api, user):
+    t = user["access_token"]
+    for body, code in [("", "EMPTY_FILE"), ("email,phone\nx@y.example,1\n", "MISSING_COLUMN")]:
+        status, report = await upload(api, t, body)
+        assert status == 400 and report["errors"][0]["code"] == code
+    r = await api.http.post("/crm/import/customers", content=b"name\nX\n", headers={"content-type": "text/csv"})
+    assert r.status_code == 401
+    r = await api.http.post("/crm/import/customers", content=b"name\nX\n",
+                            headers={"authorization": f"Bearer {t}", "content-type": "application/json"})
+    assert r.status_code == 415
+
+
+async def test_a_hundred_thousand_rows_import_in_one_request(api, user):
+    t = user["access_token"]
+    lines = ["name,email,external_reference,tags"]
+    lines += [f"Customer {i:06d},c{i}@bulk.example,EXT-{i},bulk;t{i % 7}" for i in range(100_000)]
+    started = time.monotonic()
+    status, report = await upload(api, t, "\n".join(lines) + "\n")
+    elapsed = time.monotonic() - started
+    assert status == 200 and report["created"] == 100_000 and report["errors"] == []
+    assert await count(api, t) == 100_000
+    print(f"100,000 rows imported in {elapsed:.1f} s")
+
+
+async def test_export_streams_what_you_may_see(api, api_factory, user):
+    t = user["access_token"]
+    await upload(api, t, "name,email,tags\nAlpha Tea,alpha@tea.example,vip\nBeta Foods,beta@foods.example,\n")
+    other = api_factory()
+    theirs = await other.signup(company="Other Exporter")
+    await upload(other, theirs["access_token"], "name\nNot Yours\n")
+    r = await api.http.get("/crm/export/customers.csv", headers={"authorization": f"Bearer {t}"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["name"] for row in rows] == ["Alpha Tea", "Beta Foods"] and rows[0]["tags"] == "vip"
+    r = await api.http.get("/crm/export/customers.csv", params={"query": "beta"}, headers={"authorization": f"Bearer {t}"})
+    assert [row["name"] for row in csv.DictReader(io.StringIO(r.text))] == ["Beta Foods"]
+    assert (await api.http.get("/crm/export/customers.csv")).status_code == 401
+
+
+def test_cli_import_with_a_dry_run_then_for_real(tmp_path, owner_url, monkeypatch):
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from backend.cli import app
+    from backend.settings import get_settings
+    from tests.conftest import APP_PASSWORD, APP_USER
+
+    monkeypatch.setenv("JISHI_DATABASE_URL", owner_url)
+    monkeypatch.setenv("JISHI_APP_DB_USER", APP_USER)
+    monkeypatch.setenv("JISHI_APP_DB_PASSWORD", APP_PASSWORD)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        slug = f"imp-{int(time.time() * 1000) % 10**9}"
+        assert runner.invoke(app, ["tenant", "create", "--name", "CLI Import", "--slug", slug]).exit_code == 0
+        file = tmp_path / "customers.csv"
+        file.write_text("Company,Mail\nCli Co,cli@co.example\nBroken,not-mail\n", encoding="utf-8")
+        args = ["import", "customers", str(file), "--tenant", slug, "--map", "Company:name", "--map", "Mail:email"]
+        result = runner.invoke(app, [*args, "--dry-run"])
+        assert result.exit_code == 1 and "row 2: email: not an email address" in result.output
+        result = runner.invoke(app, [*args, "--skip-invalid"])
+        assert result.exit_code == 0 and "1 created" in result.output
+    finally:
+        get_settings.cache_clear()
+    asyncio.get_event_loop_policy()

@@ -278,3 +278,52 @@ async def share_customer(session: AsyncSession, *, customer_id: uuid.UUID, user_
         customer.shared_with = [*customer.shared_with, user_id]
         await session.flush()
     return customer
+
+
+async def merge_customers(session: AsyncSession, *, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> Customer:
+    """Merge a duplicate into ``survivor_id`` in one transaction.
+
+    Moves contacts, opportunities, activities, cases, leads and campaign memberships; fills the
+    survivor's empty fields and unites tags; archives the duplicate with ``merged_into_id`` (its
+    timeline stays and shows under the survivor). Emits ``customer.merged`` so other modules move
+    their references. Refuses MERGE_INTO_ITSELF and customers already merged.
+    """
+    from sqlalchemy import delete, update
+
+    from backend.modules.crm.models import Activity, CampaignMember, Case, Lead, Opportunity
+
+    await platform.ensure_module_enabled(session, "crm")
+    if survivor_id == merged_id:
+        raise DomainError("MERGE_INTO_ITSELF", "Choose two different customers.", "mergedId")
+    survivor = await get_customer(session, customer_id=survivor_id, field_name="survivorId")
+    merged = await get_customer(session, customer_id=merged_id, field_name="mergedId")
+    for customer, name in ((survivor, "survivorId"), (merged, "mergedId")):
+        if customer.merged_into_id is not None:
+            raise DomainError("ALREADY_MERGED", f"{customer.name} was merged into another customer.", name)
+    tenant_id = _tenant_id(session)
+    for model in (Contact, Opportunity, Activity, Case, Lead):
+        table = model.__table__
+        await session.execute(update(table).where(table.c.tenant_id == tenant_id, table.c.customer_id == merged.id)
+                              .values(customer_id=survivor.id))
+    member = CampaignMember.__table__
+    already = select(member.c.campaign_id).where(member.c.tenant_id == tenant_id, member.c.customer_id == survivor.id)
+    await session.execute(delete(member).where(member.c.tenant_id == tenant_id, member.c.customer_id == merged.id,
+                                               member.c.campaign_id.in_(already)))
+    await session.execute(update(member).where(member.c.tenant_id == tenant_id, member.c.customer_id == merged.id)
+                          .values(customer_id=survivor.id))
+    await session.execute(update(_customer).where(_customer.c.tenant_id == tenant_id,
+                                                  _customer.c.merged_into_id == merged.id)
+                          .values(merged_into_id=survivor.id))  # earlier merges into the duplicate follow it
+    for name in ("email", "phone", "website", "industry", "source", "external_ref", "owner_id", "billing_address",
+                 "shipping_address"):
+        if getattr(survivor, name) in (None, "") and getattr(merged, name) not in (None, ""):
+            setattr(survivor, name, getattr(merged, name))
+    survivor.tags = sorted(set(survivor.tags or []) | set(merged.tags or []))
+    survivor.shared_with = list(dict.fromkeys([*(survivor.shared_with or []), *(merged.shared_with or [])]))
+    merged.merged_into_id, merged.archived_at = survivor.id, utcnow()
+    survivor.updated_at = merged.updated_at = utcnow()
+    await session.flush()
+    gid = to_global_id("Customer", survivor.id)
+    await events.emit(session, crm_events.CUSTOMER_MERGED, aggregate_id=gid, payload={
+        "customerId": gid, "mergedCustomerId": to_global_id("Customer", merged.id), "name": merged.name})
+    return survivor

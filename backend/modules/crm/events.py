@@ -65,3 +65,9 @@ CUSTOMERS_IMPORTED = event_type(
     "customers.imported", module="crm", description="A CSV import of customers finished (one event per import).",
     payload={"created": "customers created", "updated": "existing customers updated (same email or reference)",
              "skipped": "invalid rows left out"})
+CUSTOMER_MERGED = event_type(
+    "customer.merged", module="crm",
+    description="A duplicate customer was merged into another; everything it had now belongs to the survivor. "
+                "Modules that keep customer references move theirs when they see this event.",
+    payload={"customerId": "the surviving Customer ID", "mergedCustomerId": "the merged (now archived) Customer ID",
+             "name": "the merged customer's name"})

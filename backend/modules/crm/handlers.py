@@ -31,6 +31,7 @@ TITLES: list[tuple[EventType, Callable[[dict], str]]] = [
     (crm.ACTIVITY_CREATED, lambda p: f"{p['kind'].capitalize()}: {p['subject']}"),
     (crm.ACTIVITY_COMPLETED, lambda p: f"Done: {p['subject']}"),
     (crm.LEAD_CONVERTED, lambda p: "Converted from a lead"),
+    (crm.CUSTOMER_MERGED, lambda p: f"Merged with {p['name']}"),
     (crm.CAMPAIGN_MEMBER_ADDED, lambda p: f"Added to campaign: {p['name']}"),
     (crm.CASE_CREATED, lambda p: f"Case opened ({p['priority'].lower()}): {p['subject']}"),
     (crm.CASE_REPLIED, lambda p: f"Replied on case: {p['subject']}"),

@@ -26,6 +26,7 @@ class Customer(TenantScoped, Base):
         Index("ix_crm_customer_tenant_name", "tenant_id", "name", "id"),
         Index("ix_crm_customer_search", "tenant_id", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
+        tenant_fk("merged_into_id", "crm_customer"),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="company")
@@ -43,6 +44,7 @@ class Customer(TenantScoped, Base):
     billing_address: Mapped[dict | None] = mapped_column(JSONB)
     shipping_address: Mapped[dict | None] = mapped_column(JSONB)
     archived_at: Mapped[datetime | None]
+    merged_into_id: Mapped[uuid.UUID | None]  # set when merged into another customer (then archived)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -165,6 +165,12 @@ class CustomerArchiveInput:
 
 
 @strawberry.input
+class CustomerMergeInput:
+    survivor_id: strawberry.ID = strawberry.field(description="The customer that stays.")
+    merged_id: strawberry.ID = strawberry.field(description="The duplicate: its records move, then it is archived.")
+
+
+@strawberry.input
 class ContactCreateInput:
     customer_id: strawberry.ID
     name: str
@@ -226,6 +232,18 @@ class Mutation:
         async def operation() -> CustomerPayload:
             customer = await crm.archive_customer(ctx.session, customer_id=decode_id(input.id, "Customer"))  # type: ignore[arg-type]
             return await _customer_payload(ctx, customer.id)
+
+        return await run_mutation(info, CustomerPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def customer_merge(self, info: Info, input: CustomerMergeInput) -> CustomerPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> CustomerPayload:
+            survivor = await crm.merge_customers(
+                ctx.session, survivor_id=decode_id(input.survivor_id, "Customer", field="survivorId"),  # type: ignore[arg-type]
+                merged_id=decode_id(input.merged_id, "Customer", field="mergedId"))
+            return await _customer_payload(ctx, survivor.id)
 
         return await run_mutation(info, CustomerPayload, operation, input)
 

@@ -276,8 +276,12 @@ class CustomerType(Node):
     async def timeline(self, info: Info, first: int | None = None, after: str | None = None
                        ) -> Connection[TimelineEntryType]:
         ctx: RequestContext = info.context
+        from backend.modules.crm.models import Customer
+
+        merged = select(Customer.__table__.c.id).where(Customer.__table__.c.tenant_id == ctx.principal.tenant_id,
+                                                       Customer.__table__.c.merged_into_id == self.pk)
         stmt = select(_timeline).where(_timeline.c.tenant_id == ctx.principal.tenant_id,
-                                       _timeline.c.customer_id == self.pk)
+                                       (_timeline.c.customer_id == self.pk) | _timeline.c.customer_id.in_(merged))
         return await keyset_page(ctx.session, stmt, args=page_args(first, after), id_col=_timeline.c.id,  # type: ignore[arg-type]
                                  sort_col=_timeline.c.occurred_at, descending=True, to_node=TimelineEntryType.from_row)
 

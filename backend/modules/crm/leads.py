@@ -47,15 +47,34 @@ async def get_lead(session: AsyncSession, *, lead_id: uuid.UUID, lock: bool = Fa
     return found
 
 
+async def next_assignee(session: AsyncSession) -> uuid.UUID | None:
+    """Round robin over the tenant's sales members: the one with the fewest open leads (new or
+    contacted), the longest-standing member first on a tie. None when the tenant has no sales member."""
+    from backend.modules.platform.models import Membership
+
+    m, lead = Membership.__table__, Lead.__table__
+    open_leads = (select(func.count()).select_from(lead).where(
+        lead.c.tenant_id == m.c.tenant_id, lead.c.owner_id == m.c.user_id, lead.c.status.in_(("new", "contacted")))
+        .scalar_subquery())
+    return await session.scalar(select(m.c.user_id).where(
+        m.c.tenant_id == _tenant_id(session), m.c.role == "sales", m.c.status == "active")
+        .order_by(open_leads, m.c.created_at, m.c.user_id).limit(1))
+
+
 async def create_lead(session: AsyncSession, *, name: str, company: str | None = None, email: str | None = None,
                       phone: str | None = None, source: str | None = None, campaign_id: uuid.UUID | None = None,
-                      owner_id: uuid.UUID | None = None) -> Lead:
-    """Record a lead (attributed to ``campaign_id`` when given, and made a member of it)."""
+                      owner_id: uuid.UUID | None = None, created_by: uuid.UUID | None = None) -> Lead:
+    """Record a lead (attributed to ``campaign_id`` when given, and made a member of it).
+
+    Without ``owner_id`` it goes to the next sales member in the round robin, else to its creator.
+    """
     await platform.ensure_module_enabled(session, "crm")
     if campaign_id is not None:
         await get_campaign(session, campaign_id=campaign_id)
     if owner_id is not None and not await platform.is_member(session, user_id=owner_id):
-        owner_id = None
+        raise DomainError("NOT_FOUND", "The owner must be a member of this tenant.", "ownerId")
+    if owner_id is None:
+        owner_id = await next_assignee(session) or created_by
     lead = Lead(name=required_text(name, field="name", max_length=200),
                 company=optional_text(company, field="company", max_length=200),
                 email=normalize_email(email) if email else None,

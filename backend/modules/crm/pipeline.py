@@ -179,3 +179,28 @@ async def lose(
     await events.emit(session, crm_events.OPPORTUNITY_LOST, aggregate_id=to_global_id("Opportunity", opp.id),
                       payload=_payload(opp, reason=reason))
     return opp
+
+
+def stale_condition(tenant_id: uuid.UUID, stale_after_days: int):  # type: ignore[no-untyped-def]
+    """Open opportunities with no change and no activity for ``stale_after_days`` (a SQL condition)."""
+    from sqlalchemy import and_
+
+    from backend.modules.crm.models import Activity
+
+    o, a = Opportunity.__table__, Activity.__table__
+    cutoff = utcnow() - timedelta(days=stale_after_days)
+    recent_activity = select(a.c.id).where(
+        a.c.tenant_id == tenant_id, a.c.opportunity_id == o.c.id,
+        func.coalesce(a.c.completed_at, a.c.created_at) >= cutoff).exists()
+    return and_(o.c.status == "open", o.c.updated_at < cutoff, ~recent_activity)
+
+
+async def stale_opportunity_ids(session: AsyncSession, *, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` are stale, by the tenant's ``staleAfterDays`` (one query plus the settings row)."""
+    from backend.modules.crm.cases import settings_for
+
+    days = (await settings_for(session)).stale_after_days
+    o = Opportunity.__table__
+    rows = await session.execute(select(o.c.id).where(o.c.tenant_id == _tenant_id(session), o.c.id.in_(ids),
+                                                      stale_condition(_tenant_id(session), days)))
+    return set(rows.scalars())

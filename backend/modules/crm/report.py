@@ -43,6 +43,15 @@ class FunnelStep:
 
 
 @dataclass(frozen=True)
+class LeadSource:
+    source: str
+    leads: int
+    converted: int
+    conversion_rate: Decimal | None
+    won_revenue: Decimal
+
+
+@dataclass(frozen=True)
 class CrmReport:
     currency: str
     funnel: list[FunnelStep]
@@ -52,6 +61,7 @@ class CrmReport:
     pipeline_value: Decimal
     weighted_pipeline_value: Decimal
     other_currency_count: int
+    lead_sources: list[LeadSource]
 
 
 def _ratio(part: int, whole: int) -> Decimal | None:
@@ -102,7 +112,34 @@ async def crm_report(session: AsyncSession, *, since: datetime | None = None, un
         func.coalesce(func.sum(case((_o.c.currency == currency, _o.c.amount * _o.c.probability / 100), else_=0)), 0),
         func.count().filter(_o.c.currency != currency),
     ).where(*open_filter))).one()
+    lead_sources = await _lead_sources(session, tenant_id=tenant_id, currency=currency, since=since, until=until,
+                                       owner_id=owner_id)
     return CrmReport(currency=currency, funnel=funnel, win_rate=_ratio(won, won + lost), won_count=won,
+                     lead_sources=lead_sources,
                      lost_count=lost, pipeline_value=round_money(Decimal(pipeline[0]), currency),
                      weighted_pipeline_value=round_money(Decimal(pipeline[1]), currency),
                      other_currency_count=int(pipeline[2]))
+
+
+async def _lead_sources(session: AsyncSession, *, tenant_id: uuid.UUID, currency: str, since: datetime | None,
+                        until: datetime | None, owner_id: uuid.UUID | None) -> list[LeadSource]:
+    """Leads created in the period, by source: how many, how many converted, and the revenue won
+    on the opportunities they became."""
+    from backend.modules.crm.models import Lead
+
+    lead = Lead.__table__
+    where = [lead.c.tenant_id == tenant_id]
+    if since is not None:
+        where.append(lead.c.created_at >= since)
+    if until is not None:
+        where.append(lead.c.created_at < until)
+    if owner_id is not None:
+        where.append(lead.c.owner_id == owner_id)
+    won = case((and_(_o.c.status == "won", _o.c.currency == currency), _o.c.amount), else_=0)
+    rows = await session.execute(
+        select(func.coalesce(lead.c.source, "(none)").label("source"), func.count(lead.c.id),
+               func.count().filter(lead.c.status == "converted"), func.coalesce(func.sum(won), 0))
+        .select_from(lead).outerjoin(_o, and_(_o.c.tenant_id == lead.c.tenant_id, _o.c.id == lead.c.opportunity_id))
+        .where(*where).group_by("source").order_by(func.count(lead.c.id).desc(), "source"))
+    return [LeadSource(source=r[0], leads=int(r[1]), converted=int(r[2]), conversion_rate=_ratio(int(r[2]), int(r[1])),
+                       won_revenue=round_money(Decimal(r[3]), currency)) for r in rows]

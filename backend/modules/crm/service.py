@@ -49,6 +49,8 @@ from backend.modules.crm.pipeline import (
     lose,
     move_stage,
     seed_stages,
+    stale_condition,
+    stale_opportunity_ids,
     win,
 )
 from backend.modules.crm.report import CrmReport, crm_report
@@ -93,6 +95,8 @@ __all__ = [
     "set_lead_status",
     "settings_for",
     "share_customer",
+    "stale_condition",
+    "stale_opportunity_ids",
     "update_contact",
     "update_customer",
     "update_settings",

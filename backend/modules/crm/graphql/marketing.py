@@ -22,8 +22,9 @@ from backend.core.ids import to_global_id
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.customers import customer_loader, load_contacts
 from backend.modules.crm.graphql.sales import load_opportunities
-from backend.modules.crm.graphql.types import ContactType, CustomerType, OpportunityType
+from backend.modules.crm.graphql.types import ContactType, CustomerType, OpportunityType, user_loader
 from backend.modules.crm.models import Campaign, Lead
+from backend.modules.platform.graphql.types import UserType
 
 _lead = Lead.__table__
 _campaign = Campaign.__table__
@@ -59,6 +60,11 @@ class LeadType(Node):
     converted_at: datetime | None
     created_at: datetime
     customer_pk: strawberry.Private[uuid.UUID | None]
+    owner_pk: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def owner(self, info: Info) -> UserType | None:
+        return await user_loader(info.context).load(self.owner_pk) if self.owner_pk else None
 
     @strawberry.field(description="The customer the lead became.")
     async def customer(self, info: Info) -> CustomerType | None:
@@ -69,7 +75,8 @@ class LeadType(Node):
         return cls(id=to_global_id("Lead", r.id), name=r.name, company=r.company, email=r.email, phone=r.phone,
                    source=r.source, status=LeadStatus(r.status),
                    campaign_id=to_global_id("Campaign", r.campaign_id) if r.campaign_id else None,
-                   converted_at=r.converted_at, created_at=r.created_at, customer_pk=r.customer_id)
+                   converted_at=r.converted_at, created_at=r.created_at, customer_pk=r.customer_id,
+                   owner_pk=r.owner_id)
 
 
 @strawberry.type(name="CampaignResults")
@@ -165,6 +172,8 @@ class LeadCreateInput:
     phone: str | None = None
     source: str | None = None
     campaign_id: strawberry.ID | None = None
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Default: the next sales member in the round robin (else you).")
 
 
 @strawberry.type
@@ -232,7 +241,8 @@ class Mutation:
         async def operation() -> LeadPayload:
             lead = await crm.create_lead(
                 ctx.session, name=input.name, company=input.company, email=input.email, phone=input.phone,  # type: ignore[arg-type]
-                source=input.source, owner_id=ctx.principal.user_id,
+                source=input.source, created_by=ctx.principal.user_id,
+                owner_id=decode_id(input.owner_id, "User", field="ownerId") if input.owner_id else None,
                 campaign_id=decode_id(input.campaign_id, "Campaign", field="campaignId") if input.campaign_id else None)
             return LeadPayload(lead=(await load_leads(ctx, [lead.id]))[lead.id])
 

@@ -50,6 +50,7 @@ class OpportunityFilter:
     stage_id: strawberry.ID | None = None
     customer_id: strawberry.ID | None = None
     owner_id: strawberry.ID | None = None
+    stale: bool | None = strawberry.field(default=None, description="Only stale (true) or fresh (false) ones.")
 
 
 @strawberry.input
@@ -69,6 +70,15 @@ class FunnelStepType:
     conversion_rate: Decimal | None = strawberry.field(description="Share that reached the next stage (last: won).")
 
 
+@strawberry.type(name="LeadSourcePerformance")
+class LeadSourceType:
+    source: str
+    leads: int
+    converted: int
+    conversion_rate: Decimal | None
+    won_revenue: MoneyType
+
+
 @strawberry.type(name="CrmReport")
 class CrmReportType:
     funnel: list[FunnelStepType]
@@ -78,6 +88,7 @@ class CrmReportType:
     pipeline_value: MoneyType
     weighted_pipeline_value: MoneyType
     other_currency_count: int = strawberry.field(description="Open opportunities left out: not in the base currency.")
+    lead_sources: list[LeadSourceType] = strawberry.field(description="Leads of the period by source.")
 
 
 @strawberry.type
@@ -101,6 +112,10 @@ class Query:
                 stmt = stmt.where(_opp.c.customer_id == decode_id(filter.customer_id, "Customer", field="customerId"))
             if filter.owner_id is not None:
                 stmt = stmt.where(_opp.c.owner_id == decode_id(filter.owner_id, "User", field="ownerId"))
+            if filter.stale is not None:
+                days = (await crm.settings_for(ctx.session)).stale_after_days  # type: ignore[arg-type]
+                condition = crm.stale_condition(ctx.principal.tenant_id, days)
+                stmt = stmt.where(condition if filter.stale else ~condition)
         return await keyset_page(ctx.session, stmt, args=page_args(first, after, last, before), id_col=_opp.c.id,  # type: ignore[arg-type]
                                  sort_col=_opp.c.created_at, descending=True, to_node=OpportunityType.from_row)
 
@@ -140,7 +155,11 @@ class Query:
             win_rate=report.win_rate, won_count=report.won_count, lost_count=report.lost_count,
             pipeline_value=MoneyType.of(report.pipeline_value, report.currency),
             weighted_pipeline_value=MoneyType.of(report.weighted_pipeline_value, report.currency),
-            other_currency_count=report.other_currency_count)
+            other_currency_count=report.other_currency_count,
+            lead_sources=[LeadSourceType(source=s.source, leads=s.leads, converted=s.converted,
+                                         conversion_rate=s.conversion_rate,
+                                         won_revenue=MoneyType.of(s.won_revenue, report.currency))
+                          for s in report.lead_sources])
 
 
 @strawberry.input

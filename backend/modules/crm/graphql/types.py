@@ -106,6 +106,16 @@ def stage_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, PipelineStageType
     return ctx.loader("PipelineStageById", lambda: DataLoader(load_fn=load))
 
 
+def stale_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, bool]:
+    async def load(keys: list[uuid.UUID]) -> list[bool]:
+        from backend.modules.crm import service as crm
+
+        stale = await crm.stale_opportunity_ids(ctx.session, ids=list(keys))  # type: ignore[arg-type]
+        return [k in stale for k in keys]
+
+    return ctx.loader("OpportunityStale", lambda: DataLoader(load_fn=load))
+
+
 async def _owner(info: Info, owner_id: uuid.UUID | None) -> UserType | None:
     return await user_loader(info.context).load(owner_id) if owner_id else None
 
@@ -156,17 +166,23 @@ class OpportunityType(Node):
     stage_pk: strawberry.Private[uuid.UUID]
     owner_pk: strawberry.Private[uuid.UUID | None]
     customer_pk: strawberry.Private[uuid.UUID]
+    pk: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, r) -> OpportunityType:  # type: ignore[no-untyped-def]
         return cls(id=to_global_id("Opportunity", r.id), name=r.name, amount=MoneyType.of(r.amount, r.currency),
                    status=OpportunityStatus(r.status), probability=r.probability,
                    expected_close_date=r.expected_close_date, lost_reason=r.lost_reason, closed_at=r.closed_at,
-                   created_at=r.created_at, stage_pk=r.stage_id, owner_pk=r.owner_id, customer_pk=r.customer_id)
+                   created_at=r.created_at, stage_pk=r.stage_id, owner_pk=r.owner_id, customer_pk=r.customer_id,
+                   pk=r.id)
 
     @strawberry.field
     async def stage(self, info: Info) -> PipelineStageType:
         return await stage_loader(info.context).load(self.stage_pk)
+
+    @strawberry.field(description="Open, and no change or activity for the tenant's staleAfterDays.")
+    async def stale(self, info: Info) -> bool:
+        return await stale_loader(info.context).load(self.pk)
 
     @strawberry.field
     async def owner(self, info: Info) -> UserType | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import String, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.money import round_money
@@ -143,3 +143,67 @@ async def _lead_sources(session: AsyncSession, *, tenant_id: uuid.UUID, currency
         .where(*where).group_by("source").order_by(func.count(lead.c.id).desc(), "source"))
     return [LeadSource(source=r[0], leads=int(r[1]), converted=int(r[2]), conversion_rate=_ratio(int(r[2]), int(r[1])),
                        won_revenue=round_money(Decimal(r[3]), currency)) for r in rows]
+
+
+@dataclass(frozen=True)
+class PipelineSlice:
+    key: str  # owner user id (or "none") / "YYYY-MM" (or "none")
+    count: int
+    value: Decimal
+    weighted_value: Decimal
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    average_first_response_hours: Decimal | None
+    average_resolution_hours: Decimal | None
+    breach_rate: Decimal | None
+
+
+async def pipeline_slices(session: AsyncSession, *, by: str) -> list[PipelineSlice]:
+    """Open pipeline in the base currency, by owner or by expected close month."""
+    tenant_id: uuid.UUID = session.info["tenant_id"]
+    tenant = await platform.get_tenant(session, tenant_id=tenant_id)
+    currency = tenant.base_currency if tenant else "USD"
+    key = (func.coalesce(func.cast(_o.c.owner_id, String), "none") if by == "owner"
+           else func.coalesce(func.to_char(_o.c.expected_close_date, "YYYY-MM"), "none"))
+    rows = await session.execute(
+        select(key.label("k"), func.count(), func.coalesce(func.sum(_o.c.amount), 0),
+               func.coalesce(func.sum(_o.c.amount * _o.c.probability / 100), 0))
+        .where(_o.c.tenant_id == tenant_id, _o.c.status == "open", _o.c.currency == currency)
+        .group_by("k").order_by("k"))
+    return [PipelineSlice(key=r[0], count=int(r[1]), value=round_money(Decimal(r[2]), currency),
+                          weighted_value=round_money(Decimal(r[3]), currency)) for r in rows]
+
+
+async def case_stats(session: AsyncSession, *, since: datetime | None = None,
+                     until: datetime | None = None) -> CaseStats:
+    """Cases opened in the period: counts, average response and resolution times, SLA breach rate."""
+    from backend.modules.crm.cases import breached
+    from backend.modules.crm.models import Case
+
+    c = Case.__table__
+    where = [c.c.tenant_id == session.info["tenant_id"]]
+    if since is not None:
+        where.append(c.c.created_at >= since)
+    if until is not None:
+        where.append(c.c.created_at < until)
+    by_status = dict((await session.execute(select(c.c.status, func.count()).where(*where).group_by(c.c.status))).all())
+    by_priority = dict((await session.execute(
+        select(c.c.priority, func.count()).where(*where).group_by(c.c.priority))).all())
+    hours = 3600.0
+    row = (await session.execute(select(
+        func.avg(func.extract("epoch", c.c.first_response_at - c.c.created_at) / hours),
+        func.avg(func.extract("epoch", c.c.resolved_at - c.c.created_at) / hours),
+        func.count(), func.count().filter(breached()),
+    ).where(*where))).one()
+
+    def rounded(value: object) -> Decimal | None:
+        return Decimal(str(value)).quantize(Decimal("0.01")) if value is not None else None
+
+    return CaseStats(by_status={k: int(v) for k, v in by_status.items()},
+                     by_priority={k: int(v) for k, v in by_priority.items()},
+                     average_first_response_hours=rounded(row[0]), average_resolution_hours=rounded(row[1]),
+                     breach_rate=_ratio(int(row[3]), int(row[2])))

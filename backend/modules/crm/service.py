@@ -53,19 +53,22 @@ from backend.modules.crm.pipeline import (
     stale_opportunity_ids,
     win,
 )
-from backend.modules.crm.report import CrmReport, crm_report
+from backend.modules.crm.report import CaseStats, CrmReport, PipelineSlice, case_stats, crm_report, pipeline_slices
 
 __all__ = [
     "CampaignResults",
+    "CaseStats",
     "Conversion",
     "CrmReport",
     "CustomerFields",
     "CustomerFilter",
+    "PipelineSlice",
     "add_members",
     "archive_customer",
     "assign_case",
     "breached",
     "campaign_results",
+    "case_stats",
     "close_case",
     "comment_case",
     "complete_activity",
@@ -90,6 +93,7 @@ __all__ = [
     "lose",
     "merge_customers",
     "move_stage",
+    "pipeline_slices",
     "resolve_case",
     "seed_stages",
     "set_lead_status",

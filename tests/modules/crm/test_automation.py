@@ -62,3 +62,48 @@ async def test_lead_sources_in_the_report(api):
     assert r.json()["data"]["crmReport"]["leadSources"] == [
         {"source": "website", "leads": 2, "converted": 1, "conversionRate": "0.5000", "wonRevenue": {"amount": "1000.00"}},
         {"source": "referral", "leads": 1, "converted": 0, "conversionRate": "0.0000", "wonRevenue": {"amount": "0.00"}}]
+
+
+async def test_pipeline_slices_and_case_statistics_match_hand_computed_values(api, db):
+    owner = await api.signup(company="Numbers Co")
+    t = owner["access_token"]
+    c = (await create(api, t, name="Numbers Customer"))["customer"]
+    make = 'mutation($in: OpportunityCreateInput!) { opportunityCreate(input: $in) { userErrors { code } } }'
+    for amount, close in (("1000", "2026-12-15"), ("3000", "2027-01-10"), ("500", None)):
+        body = {"customerId": c["id"], "name": f"Deal {amount}", "amount": amount}
+        if close:
+            body["expectedCloseDate"] = close
+        assert (await api.gql(t, make, {"in": body})).json()["data"]["opportunityCreate"]["userErrors"] == []
+    case = 'mutation($s: String!, $p: CasePriority!) { caseCreate(input: {customerId: "%s", subject: $s, priority: $p}) { case { id } } }' % c["id"]
+    ids = {}
+    for subject, priority in (("A", "URGENT"), ("B", "NORMAL"), ("C", "NORMAL")):
+        ids[subject] = (await api.gql(t, case, {"s": subject, "p": priority})).json()["data"]["caseCreate"]["case"]["id"]
+    await api.gql(t, 'mutation($id: ID!) { caseComment(input: {id: $id, body: "On it", public: true}) { userErrors { code } } }',
+                  {"id": ids["A"]})
+    await api.gql(t, "mutation($id: ID!) { caseResolve(input: {id: $id}) { userErrors { code } } }", {"id": ids["A"]})
+    async with db.owner_engine.begin() as conn:
+        # B: opened 10 h ago, answered after 2 h, resolved after 6 h (within its 8 h / 72 h SLA).
+        await conn.execute(text(
+            "UPDATE crm_case SET created_at = now() - interval '10 hours', "
+            "first_response_at = now() - interval '8 hours', resolved_at = now() - interval '4 hours', "
+            "first_response_due_at = now() - interval '2 hours', resolution_due_at = now() + interval '62 hours', "
+            "status = 'resolved' WHERE subject = 'B' AND customer_id IN (SELECT id FROM crm_customer WHERE name = 'Numbers Customer')"))
+        # C: nobody answered and the first response is overdue: a breach.
+        await conn.execute(text(
+            "UPDATE crm_case SET first_response_due_at = now() - interval '1 hour' "
+            "WHERE subject = 'C' AND customer_id IN (SELECT id FROM crm_customer WHERE name = 'Numbers Customer')"))
+    r = await api.gql(t, """{ crmReport { pipelineByMonth { key count value { amount } weightedValue { amount } }
+      pipelineByOwner { key count value { amount } }
+      cases { byStatus { key count } byPriority { key count } averageFirstResponseHours averageResolutionHours breachRate } } }""")
+    report = r.json()["data"]["crmReport"]
+    assert report["pipelineByMonth"] == [
+        {"key": "2026-12", "count": 1, "value": {"amount": "1000.00"}, "weightedValue": {"amount": "100.00"}},
+        {"key": "2027-01", "count": 1, "value": {"amount": "3000.00"}, "weightedValue": {"amount": "300.00"}},
+        {"key": "none", "count": 1, "value": {"amount": "500.00"}, "weightedValue": {"amount": "50.00"}}]
+    me = (await api.gql(t, "{ viewer { user { id } } }")).json()["data"]["viewer"]["user"]["id"]
+    assert report["pipelineByOwner"] == [{"key": me, "count": 3, "value": {"amount": "4500.00"}}]
+    stats = report["cases"]
+    assert stats["byStatus"] == [{"key": "NEW", "count": 1}, {"key": "RESOLVED", "count": 2}]
+    assert stats["byPriority"] == [{"key": "NORMAL", "count": 2}, {"key": "URGENT", "count": 1}]
+    assert (stats["averageFirstResponseHours"], stats["averageResolutionHours"]) == ("1.00", "3.00")
+    assert stats["breachRate"] == "0.3333"

@@ -79,6 +79,29 @@ class LeadSourceType:
     won_revenue: MoneyType
 
 
+@strawberry.type(name="PipelineSlice")
+class PipelineSliceType:
+    key: str = strawberry.field(description="A User ID (by owner) or YYYY-MM (by expected close month); none if unset.")
+    count: int
+    value: MoneyType
+    weighted_value: MoneyType
+
+
+@strawberry.type(name="CountByKey")
+class CountByKeyType:
+    key: str
+    count: int
+
+
+@strawberry.type(name="CaseStats")
+class CaseStatsType:
+    by_status: list[CountByKeyType]
+    by_priority: list[CountByKeyType]
+    average_first_response_hours: Decimal | None
+    average_resolution_hours: Decimal | None
+    breach_rate: Decimal | None
+
+
 @strawberry.type(name="CrmReport")
 class CrmReportType:
     funnel: list[FunnelStepType]
@@ -89,6 +112,37 @@ class CrmReportType:
     weighted_pipeline_value: MoneyType
     other_currency_count: int = strawberry.field(description="Open opportunities left out: not in the base currency.")
     lead_sources: list[LeadSourceType] = strawberry.field(description="Leads of the period by source.")
+    currency: strawberry.Private[str] = "USD"
+
+    @strawberry.field(description="Open pipeline by owner.")
+    async def pipeline_by_owner(self, info: Info) -> list[PipelineSliceType]:
+        return _slices(await crm.pipeline_slices(info.context.session, by="owner"), self.currency, owner=True)
+
+    @strawberry.field(description="Open pipeline by expected close month.")
+    async def pipeline_by_month(self, info: Info) -> list[PipelineSliceType]:
+        return _slices(await crm.pipeline_slices(info.context.session, by="month"), self.currency, owner=False)
+
+    @strawberry.field(description="Cases opened in the period.")
+    async def cases(self, info: Info) -> CaseStatsType:
+        s = await crm.case_stats(info.context.session, since=self.period[0], until=self.period[1])
+        return CaseStatsType(
+            by_status=[CountByKeyType(key=k.upper(), count=v) for k, v in sorted(s.by_status.items())],
+            by_priority=[CountByKeyType(key=k.upper(), count=v) for k, v in sorted(s.by_priority.items())],
+            average_first_response_hours=s.average_first_response_hours,
+            average_resolution_hours=s.average_resolution_hours, breach_rate=s.breach_rate)
+
+    period: strawberry.Private[tuple] = (None, None)
+
+
+def _slices(slices: list, currency: str, *, owner: bool) -> list[PipelineSliceType]:
+    from backend.core.ids import to_global_id
+
+    out = []
+    for s in slices:
+        key = to_global_id("User", uuid.UUID(s.key)) if owner and s.key != "none" else s.key
+        out.append(PipelineSliceType(key=key, count=s.count, value=MoneyType.of(s.value, currency),
+                                     weighted_value=MoneyType.of(s.weighted_value, currency)))
+    return out
 
 
 @strawberry.type
@@ -159,7 +213,8 @@ class Query:
             lead_sources=[LeadSourceType(source=s.source, leads=s.leads, converted=s.converted,
                                          conversion_rate=s.conversion_rate,
                                          won_revenue=MoneyType.of(s.won_revenue, report.currency))
-                          for s in report.lead_sources])
+                          for s in report.lead_sources],
+            currency=report.currency, period=(from_, to))
 
 
 @strawberry.input

@@ -74,10 +74,12 @@ async def test_pipeline_slices_and_case_statistics_match_hand_computed_values(ap
         if close:
             body["expectedCloseDate"] = close
         assert (await api.gql(t, make, {"in": body})).json()["data"]["opportunityCreate"]["userErrors"] == []
-    case = 'mutation($s: String!, $p: CasePriority!) { caseCreate(input: {customerId: "%s", subject: $s, priority: $p}) { case { id } } }' % c["id"]
+    case = ("mutation($c: ID!, $s: String!, $p: CasePriority!) { caseCreate(input: {customerId: $c, subject: $s, "
+            "priority: $p}) { case { id } } }")
     ids = {}
     for subject, priority in (("A", "URGENT"), ("B", "NORMAL"), ("C", "NORMAL")):
-        ids[subject] = (await api.gql(t, case, {"s": subject, "p": priority})).json()["data"]["caseCreate"]["case"]["id"]
+        r = await api.gql(t, case, {"c": c["id"], "s": subject, "p": priority})
+        ids[subject] = r.json()["data"]["caseCreate"]["case"]["id"]
     await api.gql(t, 'mutation($id: ID!) { caseComment(input: {id: $id, body: "On it", public: true}) { userErrors { code } } }',
                   {"id": ids["A"]})
     await api.gql(t, "mutation($id: ID!) { caseResolve(input: {id: $id}) { userErrors { code } } }", {"id": ids["A"]})

@@ -118,6 +118,7 @@ def make_tenant(db: Database, registry: ModuleRegistry) -> TenantFactory:
 
 
 ALL_PERMISSIONS = ("platform.read", "platform.modules", "platform.webhooks", "platform.notifications",
+                   "platform.customize",
                    "crm.read", "crm.write", "crm.admin",
                    "notes.read", "notes.write", "reminders.read")
 

@@ -48,6 +48,7 @@ class CustomerFields:
     owner_id: uuid.UUID | None = None
     billing_address: dict[str, Any] | None = None
     shipping_address: dict[str, Any] | None = None
+    custom_fields: dict[str, Any] | None = None  # tenant-defined fields (null values remove)
     given: set[str] = field(default_factory=set)  # fields explicitly set (to clear with null)
 
 
@@ -118,6 +119,7 @@ async def create_customer(session: AsyncSession, *, values: CustomerFields, crea
                               "pass allowDuplicate: true to create it anyway.", "name")
     if "owner_id" not in data and created_by is not None and await platform.is_member(session, user_id=created_by):
         data["owner_id"] = created_by
+    data["custom_fields"] = await platform.validate_values(session, entity="crm.customer", values=values.custom_fields)
     customer = Customer(**data)
     session.add(customer)
     await session.flush()
@@ -141,7 +143,11 @@ async def update_customer(session: AsyncSession, *, customer_id: uuid.UUID, valu
     await platform.ensure_module_enabled(session, "crm")
     customer = await get_customer(session, customer_id=customer_id)
     changed = []
-    for name, value in (await _checked(session, values)).items():
+    data = await _checked(session, values)
+    if values.custom_fields is not None:
+        data["custom_fields"] = await platform.validate_values(
+            session, entity="crm.customer", values=values.custom_fields, current=customer.custom_fields)
+    for name, value in data.items():
         if getattr(customer, name) != value:
             setattr(customer, name, value)
             changed.append(name)
@@ -234,6 +240,7 @@ class CustomerFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     include_archived: bool = False
+    custom_fields: dict[str, Any] | None = None  # all must match (JSONB containment)
 
 
 def customers_query(tenant_id: uuid.UUID, flt: CustomerFilter | None) -> Select[Any]:
@@ -265,6 +272,8 @@ def customers_query(tenant_id: uuid.UUID, flt: CustomerFilter | None) -> Select[
         stmt = stmt.where(_customer.c.created_at >= flt.created_after)
     if flt.created_before:
         stmt = stmt.where(_customer.c.created_at < flt.created_before)
+    if flt.custom_fields:
+        stmt = stmt.where(_customer.c.custom_fields.contains(flt.custom_fields))
     return stmt
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.modules.crm import service as crm
+from backend.modules.platform import service as platform
 from backend.modules.platform.models import AppUser, Membership
 
 PREFIXES = ["Golden", "Jade", "Lotus", "Dragon", "Harbor", "Summit", "Pearl", "Silk Road", "Eastern", "Blue Sky",
@@ -36,6 +37,8 @@ async def seed(session: AsyncSession) -> None:
     )).all())
     owners = [s.id for s in staff] or [None]
     stages = await crm.list_stages(session)
+    await platform.define_field(session, entity="crm.customer", key="tier", label="Loyalty tier", type="choice",
+                                choices=["bronze", "silver", "gold"])
     campaigns = [
         await crm.create_campaign(session, name="Spring Tea Fair 2026", channel="trade show", budget=Decimal(18000),
                                   starts_on=date(2026, 3, 10), ends_on=date(2026, 3, 14), status="completed"),
@@ -58,7 +61,8 @@ async def seed(session: AsyncSession) -> None:
             phone=f"+86 21 {rng.randint(5000_0000, 6999_9999)}",
             industry=rng.choice(INDUSTRIES), tags=rng.sample(["vip", "wholesale", "retail", "export", "new"], 2),
             status=rng.choice(["prospect", "customer", "customer", "lead"]), source=rng.choice(SOURCES),
-            owner_id=owner, billing_address={"city": rng.choice(CITIES), "country": "CN"}))
+            owner_id=owner, billing_address={"city": rng.choice(CITIES), "country": "CN"},
+            custom_fields={"tier": rng.choice(["bronze", "silver", "gold"])}))
         customer_ids.append(customer.id)
         for j in range(rng.randint(1, 2)):
             person = rng.choice(PEOPLE)

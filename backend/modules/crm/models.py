@@ -27,6 +27,8 @@ class Customer(TenantScoped, Base):
         Index("ix_crm_customer_search", "tenant_id", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
         tenant_fk("merged_into_id", "crm_customer"),
+        Index("ix_crm_customer_custom_fields", "tenant_id", "custom_fields", postgresql_using="gin",
+              postgresql_ops={"custom_fields": "jsonb_path_ops"}),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="company")
@@ -45,6 +47,7 @@ class Customer(TenantScoped, Base):
     shipping_address: Mapped[dict | None] = mapped_column(JSONB)
     archived_at: Mapped[datetime | None]
     merged_into_id: Mapped[uuid.UUID | None]  # set when merged into another customer (then archived)
+    custom_fields: Mapped[dict] = mapped_column(JSONB, default=dict)  # validated by platform custom_fields
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

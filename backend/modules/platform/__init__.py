@@ -14,6 +14,7 @@ MODULE = ModuleSpec(
         "platform.audit",  # read the audit log
         "platform.webhooks",  # manage webhooks, see their deliveries, redeliver and replay
         "platform.notifications",  # edit notification templates
+        "platform.customize",  # define custom fields
         "platform.owner",  # make or unmake owners (owners only)
     ),
     description="Tenants, members, roles, API clients and the audit log. Always on.",

@@ -223,3 +223,21 @@ class Notification(TenantScoped, Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class CustomField(TenantScoped, Base):
+    """A tenant's own field on some module's entity (e.g. ``crm.customer``); values live on the entity."""
+
+    __tablename__ = "custom_field"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "entity", "key"),
+        CheckConstraint("type IN ('text', 'number', 'date', 'boolean', 'choice')", name="type"),
+    )
+
+    entity: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(10))
+    choices: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -311,3 +311,9 @@ async def users_by_ids(session: AsyncSession, *, user_ids: list[uuid.UUID]) -> d
     rows = await session.execute(select(AppUser).join(Membership, Membership.user_id == AppUser.id).where(
         Membership.tenant_id == _tenant_id(session), AppUser.id.in_(user_ids)))
     return {user.id: user for user in rows.scalars()}
+
+
+# Custom fields are a platform service that modules reach through this namespace.
+from backend.modules.platform.custom_fields import define_field as define_field  # noqa: E402
+from backend.modules.platform.custom_fields import list_fields as list_fields  # noqa: E402
+from backend.modules.platform.custom_fields import validate_values as validate_values  # noqa: E402

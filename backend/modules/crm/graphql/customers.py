@@ -73,6 +73,7 @@ class CustomerFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     include_archived: bool = False
+    custom_fields: JSON | None = strawberry.field(default=None, description='e.g. {"tier": "gold"}: all must match.')
 
 
 @strawberry.type
@@ -88,7 +89,8 @@ class Query:
                 query=filter.query, status=filter.status.value if filter.status else None,
                 owner_id=decode_id(filter.owner_id, "User", field="ownerId") if filter.owner_id else None,
                 tag=filter.tag, created_after=filter.created_after, created_before=filter.created_before,
-                include_archived=filter.include_archived)
+                include_archived=filter.include_archived,
+                custom_fields=filter.custom_fields if isinstance(filter.custom_fields, dict) else None)
         sort = sort or CustomerSort()
         return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt),  # type: ignore[arg-type]
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
@@ -111,6 +113,7 @@ class CustomerCreateInput:
     owner_id: strawberry.ID | None = None
     billing_address: JSON | None = None
     shipping_address: JSON | None = None
+    custom_fields: JSON | None = None
     allow_duplicate: bool = strawberry.field(default=False, description="Create even if it looks like a duplicate.")
 
 
@@ -130,6 +133,7 @@ class CustomerUpdateInput:
     owner_id: strawberry.ID | None = strawberry.UNSET
     billing_address: JSON | None = strawberry.UNSET
     shipping_address: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(default=strawberry.UNSET, description="Merged; null removes a key.")
 
 
 def _fields(data: CustomerCreateInput | CustomerUpdateInput) -> crm.CustomerFields:
@@ -150,6 +154,8 @@ def _fields(data: CustomerCreateInput | CustomerUpdateInput) -> crm.CustomerFiel
         out.given.add("external_ref")
     if data.owner_id not in (strawberry.UNSET, None):
         out.owner_id = decode_id(data.owner_id, "User", field="ownerId")
+    if isinstance(data.custom_fields, dict):
+        out.custom_fields = data.custom_fields
     return out
 
 

@@ -255,6 +255,7 @@ class CustomerType(Node):
     billing_address: JSON | None
     shipping_address: JSON | None
     archived: bool
+    custom_fields: JSON = strawberry.field(description="The tenant's own fields (see customFieldDefinitions).")
     created_at: datetime
     updated_at: datetime
     pk: strawberry.Private[uuid.UUID]
@@ -266,7 +267,8 @@ class CustomerType(Node):
                    phone=r.phone, website=r.website, industry=r.industry, tags=list(r.tags or []),
                    status=CustomerStatus(r.status), source=r.source, external_reference=r.external_ref,
                    billing_address=r.billing_address, shipping_address=r.shipping_address,
-                   archived=r.archived_at is not None, created_at=r.created_at, updated_at=r.updated_at, pk=r.id,
+                   archived=r.archived_at is not None, custom_fields=r.custom_fields or {},
+                   created_at=r.created_at, updated_at=r.updated_at, pk=r.id,
                    owner_pk=r.owner_id)
 
     @strawberry.field

@@ -1,0 +1,55 @@
+"""Custom fields on customers: definitions, validation, updates and filtering."""
+
+from __future__ import annotations
+
+from tests.modules.crm.test_customers_api import UPDATE, create
+
+DEFINE = """mutation($in: CustomFieldDefineInput!) { customFieldDefine(input: $in) {
+  definition { key label type choices required } userErrors { field code } } }"""
+
+
+async def define(api, token, **fields) -> dict:
+    r = await api.gql(token, DEFINE, {"in": {"entity": "crm.customer", **fields}})
+    return r.json()["data"]["customFieldDefine"]
+
+
+async def test_custom_fields_are_defined_validated_merged_and_filterable(api, api_factory):
+    owner = await api.signup(company="Custom Co")
+    t = owner["access_token"]
+    assert (await define(api, t, key="tier", label="Tier", type="CHOICE", choices=["bronze", "gold"]))["userErrors"] == []
+    await define(api, t, key="since", label="Customer since", type="DATE")
+    await define(api, t, key="score", label="Score", type="NUMBER")
+    for fields, code in [({"key": "Bad Key", "label": "x", "type": "TEXT"}, "INVALID_KEY"),
+                         ({"key": "tier", "label": "x", "type": "TEXT"}, "DUPLICATE_KEY"),
+                         ({"key": "level", "label": "x", "type": "CHOICE"}, "REQUIRED")]:
+        assert (await define(api, t, **fields))["userErrors"][0]["code"] == code
+    r = await api.gql(t, DEFINE, {"in": {"entity": "hr.employee", "key": "x", "label": "x", "type": "TEXT"}})
+    assert r.json()["data"]["customFieldDefine"]["userErrors"][0]["code"] == "UNKNOWN_ENTITY"
+
+    gold = (await create(api, t, name="Gold Co", customFields={"tier": "gold", "since": "2024-05-01", "score": 7.5}))
+    assert gold["userErrors"] == []
+    await create(api, t, name="Bronze Co", customFields={"tier": "bronze"})
+    for values, code, key in [({"tier": "platinum"}, "INVALID_CHOICE", "tier"), ({"since": "yesterday"}, "INVALID_VALUE", "since"),
+                              ({"score": "lots"}, "INVALID_VALUE", "score"), ({"color": "red"}, "UNKNOWN_CUSTOM_FIELD", "color")]:
+        made = await create(api, t, name=f"Bad {key}", customFields=values, allowDuplicate=True)
+        assert made["userErrors"] == [{"field": ["input", "customFields", key], "code": code,
+                                       "message": made["userErrors"][0]["message"]}]
+    query = "query($f: CustomerFilter) { customers(filter: $f) { nodes { name customFields } } }"
+    r = await api.gql(t, query, {"f": {"customFields": {"tier": "gold"}}})
+    assert r.json()["data"]["customers"]["nodes"] == [
+        {"name": "Gold Co", "customFields": {"tier": "gold", "since": "2024-05-01", "score": "7.5"}}]
+    # Updates merge; null removes a value.
+    r = await api.gql(t, UPDATE.replace("phone status", "phone status customFields"),
+                      {"in": {"id": gold["customer"]["id"], "customFields": {"score": None, "tier": "bronze"}}})
+    assert r.json()["data"]["customerUpdate"]["customer"]["customFields"] == {"tier": "bronze", "since": "2024-05-01"}
+    # A required field applies to new customers.
+    await define(api, t, key="region", label="Region", type="TEXT", required=True)
+    made = await create(api, t, name="No Region Co")
+    assert made["userErrors"][0]["code"] == "REQUIRED" and made["userErrors"][0]["field"] == ["input", "customFields", "region"]
+    # Definitions belong to the tenant.
+    other = api_factory()
+    theirs = await other.signup(company="No Fields Co")
+    r = await other.gql(theirs["access_token"], '{ customFieldDefinitions(entity: "crm.customer") { key } }')
+    assert r.json()["data"]["customFieldDefinitions"] == []
+    mine = await api.gql(t, '{ customFieldDefinitions(entity: "crm.customer") { key type required } }')
+    assert [d["key"] for d in mine.json()["data"]["customFieldDefinitions"]] == ["tier", "since", "score", "region"]

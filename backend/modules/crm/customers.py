@@ -176,14 +176,16 @@ async def archive_customer(session: AsyncSession, *, customer_id: uuid.UUID) -> 
 
 
 async def create_contact(session: AsyncSession, *, customer_id: uuid.UUID, name: str, email: str | None = None,
-                         phone: str | None = None, title: str | None = None, is_primary: bool = False) -> Contact:
+                         phone: str | None = None, title: str | None = None, is_primary: bool = False,
+                         custom_fields: dict[str, Any] | None = None) -> Contact:
     """Add a person to a customer; the first contact (or one marked primary) becomes the primary."""
     await platform.ensure_module_enabled(session, "crm")
     customer = await get_customer(session, customer_id=customer_id, field_name="customerId")
     contact = Contact(customer_id=customer.id, name=required_text(name, field="name", max_length=200),
                       email=normalize_email(email) if email else None,
                       phone=optional_text(phone, field="phone", max_length=50),
-                      title=optional_text(title, field="title", max_length=100))
+                      title=optional_text(title, field="title", max_length=100),
+                   custom_fields=await platform.validate_values(session, entity="crm.contact", values=custom_fields))
     has_primary = await session.scalar(select(func.count()).select_from(_contact).where(
         _contact.c.tenant_id == customer.tenant_id, _contact.c.customer_id == customer.id, _contact.c.is_primary))
     if is_primary or not has_primary:
@@ -207,7 +209,7 @@ async def _clear_primary(session: AsyncSession, customer_id: uuid.UUID) -> None:
 
 async def update_contact(session: AsyncSession, *, contact_id: uuid.UUID, name: str | None = None,
                          email: str | None = None, phone: str | None = None, title: str | None = None,
-                         is_primary: bool | None = None) -> Contact:
+                         is_primary: bool | None = None, custom_fields: dict[str, Any] | None = None) -> Contact:
     await platform.ensure_module_enabled(session, "crm")
     contact = (await session.execute(select(Contact).where(
         Contact.tenant_id == _tenant_id(session), Contact.id == contact_id))).scalar_one_or_none()
@@ -224,6 +226,9 @@ async def update_contact(session: AsyncSession, *, contact_id: uuid.UUID, name: 
     if is_primary:
         await _clear_primary(session, contact.customer_id)
         contact.is_primary = True
+    if custom_fields is not None:
+        contact.custom_fields = await platform.validate_values(session, entity="crm.contact", values=custom_fields,
+                                                               current=contact.custom_fields)
     await session.flush()
     return contact
 

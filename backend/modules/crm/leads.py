@@ -63,7 +63,8 @@ async def next_assignee(session: AsyncSession) -> uuid.UUID | None:
 
 async def create_lead(session: AsyncSession, *, name: str, company: str | None = None, email: str | None = None,
                       phone: str | None = None, source: str | None = None, campaign_id: uuid.UUID | None = None,
-                      owner_id: uuid.UUID | None = None, created_by: uuid.UUID | None = None) -> Lead:
+                      owner_id: uuid.UUID | None = None, created_by: uuid.UUID | None = None,
+                      custom_fields: dict | None = None) -> Lead:
     """Record a lead (attributed to ``campaign_id`` when given, and made a member of it).
 
     Without ``owner_id`` it goes to the next sales member in the round robin, else to its creator.
@@ -80,7 +81,8 @@ async def create_lead(session: AsyncSession, *, name: str, company: str | None =
                 email=normalize_email(email) if email else None,
                 phone=optional_text(phone, field="phone", max_length=50),
                 source=optional_text(source, field="source", max_length=100), campaign_id=campaign_id,
-                owner_id=owner_id)
+                owner_id=owner_id,
+                custom_fields=await platform.validate_values(session, entity="crm.lead", values=custom_fields))
     session.add(lead)
     await session.flush()
     if campaign_id is not None:

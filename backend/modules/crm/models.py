@@ -67,6 +67,7 @@ class Contact(TenantScoped, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(50))
     is_primary: Mapped[bool] = mapped_column(default=False)
+    custom_fields: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -108,6 +109,7 @@ class Opportunity(TenantScoped, Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     shared_with: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list)
     lost_reason: Mapped[str | None] = mapped_column(String(300))
+    custom_fields: Mapped[dict] = mapped_column(JSONB, default=dict)
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -231,6 +233,7 @@ class Lead(TenantScoped, Base):
     customer_id: Mapped[uuid.UUID | None]  # set by conversion
     contact_id: Mapped[uuid.UUID | None]
     opportunity_id: Mapped[uuid.UUID | None]
+    custom_fields: Mapped[dict] = mapped_column(JSONB, default=dict)
     converted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

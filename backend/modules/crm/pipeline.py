@@ -95,7 +95,7 @@ async def _follow_up(session: AsyncSession, opp: Opportunity, stage: PipelineSta
 async def create_opportunity(
     session: AsyncSession, *, customer_id: uuid.UUID, name: str, amount: object, currency: str | None = None,
     expected_close_date: date | None = None, stage_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None,
-    actor: uuid.UUID | None = None,
+    actor: uuid.UUID | None = None, custom_fields: dict | None = None,
 ) -> Opportunity:
     """Open an opportunity in ``stage_id`` (default: the first stage); emits ``opportunity.created``."""
     await platform.ensure_module_enabled(session, "crm")
@@ -117,7 +117,9 @@ async def create_opportunity(
         raise DomainError("NOT_FOUND", "The owner must be a member of this tenant.", "ownerId")
     opp = Opportunity(customer_id=customer.id, name=required_text(name, field="name", max_length=200), amount=value,
                       currency=currency, stage_id=stage.id, status="open", probability=stage.probability,
-                      expected_close_date=expected_close_date, owner_id=owner)
+                      expected_close_date=expected_close_date, owner_id=owner,
+                      custom_fields=await platform.validate_values(session, entity="crm.opportunity",
+                                                                   values=custom_fields))
     session.add(opp)
     await session.flush()
     await _record_move(session, opp, from_stage=None, from_status=None, actor=actor)

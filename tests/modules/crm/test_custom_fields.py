@@ -53,3 +53,26 @@ async def test_custom_fields_are_defined_validated_merged_and_filterable(api, ap
     assert r.json()["data"]["customFieldDefinitions"] == []
     mine = await api.gql(t, '{ customFieldDefinitions(entity: "crm.customer") { key type required } }')
     assert [d["key"] for d in mine.json()["data"]["customFieldDefinitions"]] == ["tier", "since", "score", "region"]
+
+
+async def test_contacts_leads_and_opportunities_take_custom_fields_too(api):
+    owner = await api.signup(company="More Fields Co")
+    t = owner["access_token"]
+    for entity, key, kind in (("crm.contact", "birthday", "DATE"), ("crm.lead", "budget", "NUMBER"),
+                              ("crm.opportunity", "rush", "BOOLEAN")):
+        r = await api.gql(t, DEFINE, {"in": {"entity": entity, "key": key, "label": key.title(), "type": kind}})
+        assert r.json()["data"]["customFieldDefine"]["userErrors"] == []
+    c = (await create(api, t, name="Fields Customer"))["customer"]
+    r = await api.gql(t, 'mutation($c: ID!) { contactCreate(input: {customerId: $c, name: "Li Na", customFields: '
+                         '{birthday: "1990-02-03"}}) { contact { customFields } userErrors { code } } }', {"c": c["id"]})
+    assert r.json()["data"]["contactCreate"]["contact"]["customFields"] == {"birthday": "1990-02-03"}
+    r = await api.gql(t, 'mutation { leadCreate(input: {name: "Wu Hao", customFields: {budget: "12000"}}) '
+                         "{ lead { customFields } userErrors { code } } }")
+    assert r.json()["data"]["leadCreate"]["lead"]["customFields"] == {"budget": "12000"}
+    r = await api.gql(t, 'mutation($c: ID!) { opportunityCreate(input: {customerId: $c, name: "Rush", amount: "1", '
+                         "customFields: {rush: \"yes\"}}) { userErrors { field code } } }", {"c": c["id"]})
+    assert r.json()["data"]["opportunityCreate"]["userErrors"] == [{"field": ["input", "customFields", "rush"],
+                                                                    "code": "INVALID_VALUE"}]
+    r = await api.gql(t, 'mutation($c: ID!) { opportunityCreate(input: {customerId: $c, name: "Rush", amount: "1", '
+                         "customFields: {rush: true}}) { opportunity { customFields } } }", {"c": c["id"]})
+    assert r.json()["data"]["opportunityCreate"]["opportunity"]["customFields"] == {"rush": True}

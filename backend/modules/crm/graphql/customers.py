@@ -184,6 +184,7 @@ class ContactCreateInput:
     phone: str | None = None
     title: str | None = None
     is_primary: bool = False
+    custom_fields: JSON | None = None
 
 
 @strawberry.input
@@ -194,6 +195,7 @@ class ContactUpdateInput:
     phone: str | None = None
     title: str | None = None
     is_primary: bool | None = None
+    custom_fields: JSON | None = None
 
 
 @strawberry.type
@@ -260,7 +262,8 @@ class Mutation:
         async def operation() -> ContactPayload:
             contact = await crm.create_contact(
                 ctx.session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),  # type: ignore[arg-type]
-                name=input.name, email=input.email, phone=input.phone, title=input.title, is_primary=input.is_primary)
+                name=input.name, email=input.email, phone=input.phone, title=input.title, is_primary=input.is_primary,
+                custom_fields=input.custom_fields if isinstance(input.custom_fields, dict) else None)
             return ContactPayload(contact=(await load_contacts(ctx, [contact.id]))[contact.id])
 
         return await run_mutation(info, ContactPayload, operation, input)
@@ -272,7 +275,8 @@ class Mutation:
         async def operation() -> ContactPayload:
             contact = await crm.update_contact(
                 ctx.session, contact_id=decode_id(input.id, "Contact"), name=input.name, email=input.email,  # type: ignore[arg-type]
-                phone=input.phone, title=input.title, is_primary=input.is_primary)
+                phone=input.phone, title=input.title, is_primary=input.is_primary,
+                custom_fields=input.custom_fields if isinstance(input.custom_fields, dict) else None)
             return ContactPayload(contact=(await load_contacts(ctx, [contact.id]))[contact.id])
 
         return await run_mutation(info, ContactPayload, operation, input)

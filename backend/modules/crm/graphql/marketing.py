@@ -11,6 +11,7 @@ from enum import Enum
 import strawberry
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
@@ -57,6 +58,7 @@ class LeadType(Node):
     source: str | None
     status: LeadStatus
     campaign_id: strawberry.ID | None
+    custom_fields: JSON
     converted_at: datetime | None
     created_at: datetime
     customer_pk: strawberry.Private[uuid.UUID | None]
@@ -75,8 +77,8 @@ class LeadType(Node):
         return cls(id=to_global_id("Lead", r.id), name=r.name, company=r.company, email=r.email, phone=r.phone,
                    source=r.source, status=LeadStatus(r.status),
                    campaign_id=to_global_id("Campaign", r.campaign_id) if r.campaign_id else None,
-                   converted_at=r.converted_at, created_at=r.created_at, customer_pk=r.customer_id,
-                   owner_pk=r.owner_id)
+                   custom_fields=r.custom_fields or {}, converted_at=r.converted_at, created_at=r.created_at,
+                   customer_pk=r.customer_id, owner_pk=r.owner_id)
 
 
 @strawberry.type(name="CampaignResults")
@@ -174,6 +176,7 @@ class LeadCreateInput:
     campaign_id: strawberry.ID | None = None
     owner_id: strawberry.ID | None = strawberry.field(
         default=None, description="Default: the next sales member in the round robin (else you).")
+    custom_fields: JSON | None = None
 
 
 @strawberry.type
@@ -242,6 +245,7 @@ class Mutation:
             lead = await crm.create_lead(
                 ctx.session, name=input.name, company=input.company, email=input.email, phone=input.phone,  # type: ignore[arg-type]
                 source=input.source, created_by=ctx.principal.user_id,
+                custom_fields=input.custom_fields if isinstance(input.custom_fields, dict) else None,
                 owner_id=decode_id(input.owner_id, "User", field="ownerId") if input.owner_id else None,
                 campaign_id=decode_id(input.campaign_id, "Campaign", field="campaignId") if input.campaign_id else None)
             return LeadPayload(lead=(await load_leads(ctx, [lead.id]))[lead.id])

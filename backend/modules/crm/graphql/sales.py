@@ -10,6 +10,7 @@ from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
@@ -226,6 +227,7 @@ class OpportunityCreateInput:
     expected_close_date: date | None = None
     stage_id: strawberry.ID | None = strawberry.field(default=None, description="Default: the first stage.")
     owner_id: strawberry.ID | None = None
+    custom_fields: JSON | None = None
 
 
 @strawberry.input
@@ -297,8 +299,8 @@ class Mutation:
                 name=input.name, amount=input.amount, currency=input.currency_code,
                 expected_close_date=input.expected_close_date,
                 stage_id=_id(input.stage_id, "PipelineStage", "stageId"),
-                owner_id=_id(input.owner_id, "User", "ownerId"),
-                actor=ctx.principal.user_id)
+                owner_id=_id(input.owner_id, "User", "ownerId"), actor=ctx.principal.user_id,
+                custom_fields=input.custom_fields if isinstance(input.custom_fields, dict) else None)
             return await _opportunity(ctx, opp.id)
 
         return await run_mutation(info, OpportunityPayload, operation, input)

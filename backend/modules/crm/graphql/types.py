@@ -143,13 +143,15 @@ class ContactType(Node):
     email: str | None
     phone: str | None
     is_primary: bool
+    custom_fields: JSON
     created_at: datetime
     customer_pk: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_row(cls, r) -> ContactType:  # type: ignore[no-untyped-def]
         return cls(id=to_global_id("Contact", r.id), name=r.name, title=r.title, email=r.email, phone=r.phone,
-                   is_primary=r.is_primary, created_at=r.created_at, customer_pk=r.customer_id)
+                   is_primary=r.is_primary, custom_fields=r.custom_fields or {}, created_at=r.created_at,
+                   customer_pk=r.customer_id)
 
 
 @strawberry.type(name="Opportunity")
@@ -161,6 +163,7 @@ class OpportunityType(Node):
     probability: Decimal
     expected_close_date: date | None
     lost_reason: str | None
+    custom_fields: JSON
     closed_at: datetime | None
     created_at: datetime
     stage_pk: strawberry.Private[uuid.UUID]
@@ -172,7 +175,8 @@ class OpportunityType(Node):
     def from_row(cls, r) -> OpportunityType:  # type: ignore[no-untyped-def]
         return cls(id=to_global_id("Opportunity", r.id), name=r.name, amount=MoneyType.of(r.amount, r.currency),
                    status=OpportunityStatus(r.status), probability=r.probability,
-                   expected_close_date=r.expected_close_date, lost_reason=r.lost_reason, closed_at=r.closed_at,
+                   expected_close_date=r.expected_close_date, lost_reason=r.lost_reason,
+                   custom_fields=r.custom_fields or {}, closed_at=r.closed_at,
                    created_at=r.created_at, stage_pk=r.stage_id, owner_pk=r.owner_id, customer_pk=r.customer_id,
                    pk=r.id)
 

@@ -142,9 +142,12 @@ async def set_lead_status(session: AsyncSession, *, lead_id: uuid.UUID, status: 
     await platform.ensure_module_enabled(session, "crm")
     if status not in LEAD_STATUSES or status == "converted":
         raise DomainError("INVALID_STATUS", "Use leadConvert to convert a lead.", "status")
-    lead = await get_lead(session, lead_id=lead_id, lock=True)
+    try:
+        lead = await get_lead(session, lead_id=lead_id, lock=True)
+    except DomainError:
+        raise DomainError("NOT_FOUND", "No lead with this ID.", "id") from None
     if lead.status == "converted":
-        raise DomainError("INVALID_TRANSITION", "The lead is CONVERTED.", "leadId")
+        raise DomainError("INVALID_TRANSITION", "The lead is CONVERTED.", "id")
     lead.status = status
     await session.flush()
     return lead

@@ -76,10 +76,21 @@ async def create_user(
     return user
 
 
-async def set_password(session: AsyncSession, *, user: AppUser, password: str) -> None:
-    passwords.check_policy(password, email=user.email)
-    user.password_hash = await passwords.hash_password(password)
+async def change_password(session: AsyncSession, *, user_id: uuid.UUID, current: str, new: str) -> AppUser:
+    """Change one's own password: the current one must match; every refresh token of the user (in
+    every tenant) is revoked, so other devices must sign in again."""
+    user = await get_user(session, user_id=user_id)
+    if user is None or not await passwords.verify_password(user.password_hash, current):
+        raise DomainError("INVALID_PASSWORD", "The current password is not right.", "currentPassword")
+    passwords.check_policy(new, email=user.email, field="newPassword")
+    user.password_hash = await passwords.hash_password(new)
     await session.flush()
+    for membership in await memberships_of_user(session, user_id=user.id):
+        await set_tenant(session, membership.tenant_id)
+        await session.execute(update(RefreshToken).where(
+            RefreshToken.tenant_id == membership.tenant_id, RefreshToken.user_id == user.id,
+            RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return user
 
 
 async def verify_user_password(session: AsyncSession, *, email: str, password: str) -> AppUser | None:
@@ -226,10 +237,6 @@ async def revoke_family(session: AsyncSession, *, family_id: uuid.UUID, at: date
                RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at or utcnow())
     )
-
-
-def refresh_token_usable(token: RefreshToken) -> bool:
-    return token.revoked_at is None and token.rotated_at is None and token.expires_at > utcnow()
 
 
 # --- API clients ------------------------------------------------------------------------------------

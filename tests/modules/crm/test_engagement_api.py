@@ -137,3 +137,16 @@ async def test_cases_follow_their_sla_and_lifecycle(api, db, user):
     r = await api.gql(t, "query($id: ID!) { node(id: $id) { ... on Customer { timeline { nodes { title } } } } }", {"id": c["id"]})
     titles = [n["title"] for n in r.json()["data"]["node"]["timeline"]["nodes"]]
     assert "Case opened (urgent): Broken teapot" in titles and "Case closed: Broken teapot" in titles
+
+
+async def test_lead_status_moves_but_conversion_is_its_own_step(api, user):
+    t = user["access_token"]
+    lead_id = (await api.gql(t, LEAD, {"in": {"name": "Status Lead"}})).json()["data"]["leadCreate"]["lead"]["id"]
+    status = "mutation($id: ID!, $s: LeadStatus!) { leadSetStatus(input: {id: $id, status: $s}) { lead { status } userErrors { field code } } }"
+    r = (await api.gql(t, status, {"id": lead_id, "s": "QUALIFIED"})).json()["data"]["leadSetStatus"]
+    assert r == {"lead": {"status": "QUALIFIED"}, "userErrors": []}
+    r = (await api.gql(t, status, {"id": lead_id, "s": "CONVERTED"})).json()["data"]["leadSetStatus"]
+    assert r["userErrors"] == [{"field": ["input", "status"], "code": "INVALID_STATUS"}]
+    await api.gql(t, CONVERT, {"in": {"leadId": lead_id}})
+    r = (await api.gql(t, status, {"id": lead_id, "s": "NEW"})).json()["data"]["leadSetStatus"]
+    assert r["userErrors"] == [{"field": ["input", "id"], "code": "INVALID_TRANSITION"}]

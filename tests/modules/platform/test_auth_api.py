@@ -165,3 +165,18 @@ async def test_repeated_failures_slow_down_then_lock_with_retry_after(api_factor
     other_user = await other.signup()
     assert (await other.token(grant_type="password", username=other_user["email"], password=PASSWORD)).status_code == 200
     assert (await other.token(grant_type="password", username=user["email"], password=PASSWORD)).status_code == 429
+
+
+async def test_changing_the_password_needs_the_old_one_and_ends_other_sessions(api):
+    body = await api.signup()
+    change = "mutation($c: String!, $n: String!) { viewerPasswordChange(input: {currentPassword: $c, newPassword: $n}) { changed userErrors { field code } } }"
+    r = await api.gql(body["access_token"], change, {"c": "not my password", "n": "a brand new password"})
+    assert r.json()["data"]["viewerPasswordChange"]["userErrors"] == [{"field": ["input", "currentPassword"],
+                                                                        "code": "INVALID_PASSWORD"}]
+    r = await api.gql(body["access_token"], change, {"c": PASSWORD, "n": "short"})
+    assert r.json()["data"]["viewerPasswordChange"]["userErrors"][0]["code"] == "PASSWORD_TOO_SHORT"
+    r = await api.gql(body["access_token"], change, {"c": PASSWORD, "n": "a brand new password"})
+    assert r.json()["data"]["viewerPasswordChange"] == {"changed": True, "userErrors": []}
+    assert (await api.token(grant_type="refresh_token", refresh_token=body["refresh_token"])).json()["error"] == "invalid_grant"
+    assert (await api.token(grant_type="password", username=body["email"], password=PASSWORD)).status_code == 400
+    await api.login(body["email"], "a brand new password")

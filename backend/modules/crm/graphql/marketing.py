@@ -186,6 +186,13 @@ class LeadPayload:
 
 
 @strawberry.input
+class LeadSetStatusInput:
+    id: strawberry.ID
+    status: LeadStatus = strawberry.field(
+        description="NEW, CONTACTED, QUALIFIED or DISQUALIFIED (convert with leadConvert).")
+
+
+@strawberry.input
 class LeadConvertInput:
     lead_id: strawberry.ID
     create_opportunity: bool = False
@@ -248,6 +255,17 @@ class Mutation:
                 custom_fields=input.custom_fields if isinstance(input.custom_fields, dict) else None,
                 owner_id=decode_id(input.owner_id, "User", field="ownerId") if input.owner_id else None,
                 campaign_id=decode_id(input.campaign_id, "Campaign", field="campaignId") if input.campaign_id else None)
+            return LeadPayload(lead=(await load_leads(ctx, [lead.id]))[lead.id])
+
+        return await run_mutation(info, LeadPayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.write")
+    async def lead_set_status(self, info: Info, input: LeadSetStatusInput) -> LeadPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> LeadPayload:
+            lead = await crm.set_lead_status(ctx.session, lead_id=decode_id(input.id, "Lead", field="id"),  # type: ignore[arg-type]
+                                             status=input.status.value)
             return LeadPayload(lead=(await load_leads(ctx, [lead.id]))[lead.id])
 
         return await run_mutation(info, LeadPayload, operation, input)

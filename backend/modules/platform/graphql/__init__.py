@@ -13,7 +13,8 @@ from backend.modules.platform.graphql.types import (
 
 _parts = (tenant, members, clients, audit_log, integration, customization, admin)
 Query = merge_types("PlatformQuery", tuple(p.Query for p in _parts if hasattr(p, "Query")))
-Mutation = merge_types("PlatformMutation", tuple(p.Mutation for p in _parts if hasattr(p, "Mutation")))
+Mutation = merge_types("PlatformMutation", (*(p.Mutation for p in _parts if hasattr(p, "Mutation")),
+                                            tenant.PasswordMutation))
 Subscription = integration.Subscription
 types = [tenant.TenantType, UserType, MemberType, InvitationType, ApiClientType, AuditEventType,
          integration.EventNode, integration.WebhookType, integration.WebhookDeliveryType]

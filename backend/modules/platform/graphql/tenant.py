@@ -14,6 +14,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Node, NodeSource
+from backend.core.db import set_tenant
 from backend.core.ids import to_global_id
 from backend.modules.platform import identity, models
 from backend.modules.platform import service as platform
@@ -169,3 +170,34 @@ class Mutation:
 
 
 node_sources = [NodeSource("Tenant", "platform", None, load_tenants)]
+
+
+@strawberry.input
+class ViewerPasswordChangeInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.type
+class ViewerPasswordChangePayload:
+    changed: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class PasswordMutation:
+    @gated_mutation(module="platform", description="Change your password; your other sessions end.")
+    async def viewer_password_change(self, info: Info, input: ViewerPasswordChangeInput) -> ViewerPasswordChangePayload:
+        ctx: RequestContext = info.context
+        if ctx.principal.user_id is None:
+            return ViewerPasswordChangePayload(user_errors=[UserError(
+                field=None, message="API clients have no password.", code="NOT_A_USER")])
+        tenant_id = ctx.principal.tenant_id
+
+        async def operation() -> ViewerPasswordChangePayload:
+            await identity.change_password(ctx.session, user_id=ctx.principal.user_id, current=input.current_password,
+                                           new=input.new_password)
+            await set_tenant(ctx.session, tenant_id)  # back to the caller's tenant for the audit row
+            return ViewerPasswordChangePayload(changed=True)
+
+        return await run_mutation(info, ViewerPasswordChangePayload, operation, input)

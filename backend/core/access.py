@@ -46,8 +46,12 @@ async def scope_session(session: AsyncSession, principal: Principal) -> None:
             await spec.fn(session, principal)
 
 
-async def set_record_owner(session: AsyncSession, user_id: uuid.UUID | None) -> None:
-    """Restrict own-records tables to ``user_id``'s rows (None lifts it) for this transaction."""
+async def set_record_owner(session: AsyncSession, user_id: uuid.UUID | None,
+                           teammates: list[uuid.UUID] | None = None) -> None:
+    """Restrict own-records tables to ``user_id``'s rows, and ``teammates``' (None lifts it), for
+    this transaction. Values are parsed UUIDs re-formatted here (SET takes no parameters)."""
     value = str(uuid.UUID(str(user_id))) if user_id is not None else ""
+    team = ",".join(str(uuid.UUID(str(t))) for t in teammates or [])
     await session.execute(text(f"SET LOCAL app.record_owner = '{value}'"))
+    await session.execute(text(f"SET LOCAL app.record_team = '{team}'"))
     session.info["record_owner"] = user_id

@@ -58,14 +58,17 @@ MEMBER_SELF_SQL = f"CREATE POLICY {MEMBER_SELF_POLICY} ON membership FOR SELECT 
 
 # Record ownership inside a tenant (e.g. the CRM's "sales users see only their own records"): a
 # RESTRICTIVE policy, so it narrows the tenant policy and never widens it. While ``app.record_owner``
-# is unset or empty it allows everything; set, it allows rows owned by that user or shared with them.
-# No subquery (Citus-safe); the lint test knows it by name.
+# is unset or empty it allows everything; set, it allows rows owned by that user, shared with them,
+# or owned by one of ``app.record_team`` (a comma-separated list of teammates' user ids, for
+# "team" visibility). No subquery (Citus-safe); the lint test knows it by name.
 OWN_RECORDS_POLICY = "own_records"
 _OWNER = "NULLIF(current_setting('app.record_owner', true), '')::uuid"
+_TEAM = "string_to_array(NULLIF(current_setting('app.record_team', true), ''), ',')::uuid[]"
 
 
 def own_records_sql(table: str, *, owner_column: str = "owner_id", shared_column: str = "shared_with") -> str:
     predicate = (f"(NULLIF(current_setting('app.record_owner', true), '') IS NULL "
-                 f"OR {owner_column} = {_OWNER} OR {_OWNER} = ANY ({shared_column}))")
+                 f"OR {owner_column} = {_OWNER} OR {_OWNER} = ANY ({shared_column}) "
+                 f"OR {owner_column} = ANY ({_TEAM}))")
     return (f"CREATE POLICY {OWN_RECORDS_POLICY} ON {table} AS RESTRICTIVE FOR ALL "
             f"USING {predicate} WITH CHECK {predicate}")

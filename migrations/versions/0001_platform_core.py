@@ -29,9 +29,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_tenant"),
         sa.UniqueConstraint("slug", name="uq_tenant_slug"),
-        sa.CheckConstraint("status IN ('active', 'suspended')", name="ck_tenant_status"),
-        sa.CheckConstraint("slug ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'", name="ck_tenant_slug_format"),
-        sa.CheckConstraint("base_currency ~ '^[A-Z]{3}$'", name="ck_tenant_currency_format"),
+        sa.CheckConstraint("status IN ('active', 'suspended')", name=op.f("ck_tenant_status")),
+        sa.CheckConstraint("slug ~ '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$'", name=op.f("ck_tenant_slug_format")),
+        sa.CheckConstraint("base_currency ~ '^[A-Z]{3}$'", name=op.f("ck_tenant_currency_format")),
     )
     # The app creates tenants (sign-up) and suspends them; it never deletes one.
     for sql in global_table_sql("tenant", privileges="SELECT, INSERT, UPDATE"):

@@ -22,7 +22,8 @@ TABLES = ("crm_customer", "crm_opportunity", "crm_lead")
 def upgrade() -> None:
     op.add_column("crm_settings", sa.Column("visibility", sa.String(10), nullable=False, server_default="all"))
     op.alter_column("crm_settings", "visibility", server_default=None)
-    op.create_check_constraint("ck_crm_settings_visibility", "crm_settings", "visibility IN ('all', 'own')")
+    # The naming convention turns "visibility" into ck_crm_settings_visibility.
+    op.create_check_constraint("visibility", "crm_settings", "visibility IN ('all', 'own')")
     for table in TABLES:
         op.add_column(table, sa.Column("shared_with", postgresql.ARRAY(sa.Uuid()), nullable=False,
                                        server_default="{}"))
@@ -34,5 +35,5 @@ def downgrade() -> None:
     for table in TABLES:
         op.execute(f"DROP POLICY own_records ON {table}")
         op.drop_column(table, "shared_with")
-    op.drop_constraint("ck_crm_settings_visibility", "crm_settings")
+    op.execute("ALTER TABLE crm_settings DROP CONSTRAINT IF EXISTS ck_crm_settings_visibility")
     op.drop_column("crm_settings", "visibility")

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("choices", postgresql.ARRAY(sa.String(100)), nullable=False),
         sa.Column("required", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("type IN ('text', 'number', 'date', 'boolean', 'choice')", name="ck_custom_field_type"),
+        sa.CheckConstraint("type IN ('text', 'number', 'date', 'boolean', 'choice')", name=op.f("ck_custom_field_type")),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenant.id"], name="fk_custom_field_tenant_id_tenant",
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_custom_field"),

@@ -4,6 +4,7 @@ models. New tables are covered automatically."""
 from __future__ import annotations
 
 import importlib
+import re
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -148,3 +149,14 @@ async def test_migrations_match_the_models(db):
 
     async with db.owner_engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+
+
+async def test_constraint_names_follow_the_naming_convention(db):
+    """A name given to op.create_check_constraint passes through the convention; a full name would be
+    prefixed twice (ck_t_ck_t_...). Catch that in every migration."""
+    async with db.owner_engine.connect() as conn:
+        names = (await conn.execute(text(
+            "SELECT con.conname FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace "
+            "WHERE n.nspname = 'public'"))).scalars().all()
+    doubled = [n for n in names if re.match(r"^(ck|uq|pk|fk)_(\w+?)_\1_\2_", n)]
+    assert doubled == []

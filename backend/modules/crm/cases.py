@@ -165,8 +165,8 @@ async def update_settings(session: AsyncSession, *, visibility: str | None = Non
     await platform.ensure_module_enabled(session, "crm")
     settings = await settings_for(session)
     if visibility is not None:
-        if visibility not in ("all", "own"):
-            raise DomainError("INVALID_VISIBILITY", "Visibility is ALL or OWN.", "visibility")
+        if visibility not in ("all", "team", "own"):
+            raise DomainError("INVALID_VISIBILITY", "Visibility is ALL, TEAM or OWN.", "visibility")
         settings.visibility = visibility
     if stale_after_days is not None:
         if not 1 <= stale_after_days <= 365:

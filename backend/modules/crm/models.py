@@ -183,11 +183,15 @@ class CrmSettings(TenantScoped, Base):
     """One row per tenant: case SLAs (hours to first response and to resolution, per priority)."""
 
     __tablename__ = "crm_settings"
-    __table_args__ = (UniqueConstraint("tenant_id"), CheckConstraint("visibility IN ('all', 'own')", name="visibility"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        CheckConstraint("visibility IN ('all', 'team', 'own')", name="visibility"),
+    )
 
     sla_hours: Mapped[dict] = mapped_column(JSONB, default=lambda: dict(DEFAULT_SLA_HOURS))
     stale_after_days: Mapped[int] = mapped_column(default=14)
-    # Who sales users see: "all" records of the tenant, or only their "own" (and those shared with them).
+    # Who sales users see: "all" records of the tenant, their "team"'s (theirs and their teammates'),
+    # or only their "own"; records shared with them in every case.
     visibility: Mapped[str] = mapped_column(String(10), default="all")
 
 

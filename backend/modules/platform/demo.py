@@ -45,6 +45,9 @@ async def seed(session: AsyncSession) -> None:
                                      scopes=["platform.read"], created_by=owner.id,
                                      grantable=frozenset({"platform.read"}))
     await identity.issue_refresh_token(session, user_id=owner.id, client_id="jishi", scope="", days=30)
+    team = await platform.create_team(session, name="East China sales")
+    for role in ("manager", "sales"):
+        await platform.add_team_member(session, team_id=team.id, user_id=users[role].id)
     # Integration: a webhook for every event (switched off until you point it at your endpoint; its
     # deliveries wait), and the tenant's own wording for the welcome notice in Chinese.
     hook, _ = await webhooks.create_webhook(session, url="https://hooks.example.com/jishi", event_types=["*"],

@@ -241,3 +241,24 @@ class CustomField(TenantScoped, Base):
     choices: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
     required: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(TenantScoped, Base):
+    """A group of members (sales teams, warehouses, service desks): visibility and routing use it."""
+
+    __tablename__ = "team"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(TenantScoped, Base):
+    __tablename__ = "team_member"
+    __table_args__ = (
+        tenant_fk("team_id", "team", ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "team_id", "user_id"),
+    )
+
+    team_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))

@@ -317,3 +317,8 @@ async def users_by_ids(session: AsyncSession, *, user_ids: list[uuid.UUID]) -> d
 from backend.modules.platform.custom_fields import define_field as define_field  # noqa: E402
 from backend.modules.platform.custom_fields import list_fields as list_fields  # noqa: E402
 from backend.modules.platform.custom_fields import validate_values as validate_values  # noqa: E402
+from backend.modules.platform.teams import add_team_member as add_team_member  # noqa: E402
+from backend.modules.platform.teams import create_team as create_team  # noqa: E402
+from backend.modules.platform.teams import remove_team_member as remove_team_member  # noqa: E402
+from backend.modules.platform.teams import team_members as team_members  # noqa: E402
+from backend.modules.platform.teams import teammates_of as teammates_of  # noqa: E402

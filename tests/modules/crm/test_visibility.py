@@ -94,3 +94,31 @@ async def test_the_database_enforces_it_for_raw_sql_too(api, db, team):
                     "INSERT INTO crm_customer (tenant_id, id, kind, name, tags, status, owner_id, shared_with, "
                     "created_at, updated_at) VALUES (:t, gen_random_uuid(), 'company', 'Forged', '{}', 'prospect', "
                     ":o, '{}', now(), now())"), {"t": tenant, "o": ann_id})
+
+
+async def test_team_visibility_admits_teammates_records_only(api, team):
+    owner, ann, bob = team
+    from tests.modules.platform.test_access_api import join
+
+    carl = await join(api, owner["access_token"], "sales")
+    ids = {}
+    for who in (ann, bob, carl):
+        ids[who["email"]] = (await api.gql(who["access_token"], "{ viewer { user { id } } }")).json()["data"]["viewer"]["user"]["id"]
+    t = owner["access_token"]
+    made = (await api.gql(t, 'mutation { teamCreate(input: {name: "North"}) { team { id } userErrors { code } } }')).json()
+    team_id = made["data"]["teamCreate"]["team"]["id"]
+    add = "mutation($t: ID!, $u: ID!) { teamAddMember(input: {teamId: $t, userId: $u}) { team { name members { email } } userErrors { code } } }"
+    for who in (ann, bob):
+        r = await api.gql(t, add, {"t": team_id, "u": ids[who["email"]]})
+        assert r.json()["data"]["teamAddMember"]["userErrors"] == []
+    assert sorted(m["email"] for m in r.json()["data"]["teamAddMember"]["team"]["members"]) == sorted([ann["email"], bob["email"]])
+    await create(api, ann["access_token"], name="Ann Team Account")
+    await create(api, carl["access_token"], name="Carl Solo Account")
+    r = await api.gql(t, SETTINGS, {"v": "TEAM"})
+    assert r.json()["data"]["crmSettingsUpdate"]["settings"]["visibility"] == "TEAM"
+    assert await names(api, bob["access_token"]) == ["Ann Team Account"]  # a teammate's
+    assert await names(api, carl["access_token"]) == ["Carl Solo Account"]  # in no team: own only
+    assert await names(api, ann["access_token"]) == ["Ann Team Account"]
+    r = await api.gql(t, "mutation($t: ID!, $u: ID!) { teamRemoveMember(input: {teamId: $t, userId: $u}) { userErrors { code } } }",
+                      {"t": team_id, "u": ids[bob["email"]]})
+    assert await names(api, bob["access_token"]) == []

@@ -16,7 +16,8 @@ from backend.modules.crm.graphql.customers import CustomerPayload, _customer_pay
 
 @strawberry.type(name="CrmSettings")
 class CrmSettingsType:
-    visibility: str = strawberry.field(description="ALL, or OWN: sales users see only their own and shared records.")
+    visibility: str = strawberry.field(
+        description="For sales users: ALL records, their TEAM's (theirs and teammates'), or OWN; plus shared.")
     stale_after_days: int
     sla_hours: JSON = strawberry.field(description='{"urgent": [first response, resolution], ...} in hours')
 

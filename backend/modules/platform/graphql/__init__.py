@@ -2,7 +2,16 @@
 
 from strawberry.tools import merge_types
 
-from backend.modules.platform.graphql import admin, audit_log, clients, customization, integration, members, tenant
+from backend.modules.platform.graphql import (
+    admin,
+    audit_log,
+    clients,
+    customization,
+    integration,
+    members,
+    teams,
+    tenant,
+)
 from backend.modules.platform.graphql.types import (
     ApiClientType,
     AuditEventType,
@@ -11,7 +20,7 @@ from backend.modules.platform.graphql.types import (
     UserType,
 )
 
-_parts = (tenant, members, clients, audit_log, integration, customization, admin)
+_parts = (tenant, members, teams, clients, audit_log, integration, customization, admin)
 Query = merge_types("PlatformQuery", tuple(p.Query for p in _parts if hasattr(p, "Query")))
 Mutation = merge_types("PlatformMutation", (*(p.Mutation for p in _parts if hasattr(p, "Mutation")),
                                             tenant.PasswordMutation))

@@ -197,3 +197,25 @@ async def test_a_suspended_tenant_is_locked_out_until_resumed(api, db):
     async with db.transaction() as session:
         await session.execute(text("UPDATE tenant SET status = 'active' WHERE slug = :s"), {"s": owner["tenant"]["slug"]})
     assert (await api.gql(owner["access_token"], "{ viewer { role } }")).status_code == 200
+
+
+async def test_teams_take_only_this_tenants_members_and_stay_in_their_tenant(api, api_factory):
+    owner = await api.signup(company="Teams Co")
+    t = owner["access_token"]
+    sales = await join(api, t, "sales")
+    other = api_factory()
+    theirs = await other.signup(company="Other Teams Co")
+    their_user = (await other.gql(theirs["access_token"], "{ viewer { user { id } } }")).json()["data"]["viewer"]["user"]["id"]
+    team = (await api.gql(t, 'mutation { teamCreate(input: {name: "South"}) { team { id } userErrors { code } } }')).json()
+    team_id = team["data"]["teamCreate"]["team"]["id"]
+    dup = (await api.gql(t, 'mutation { teamCreate(input: {name: "South"}) { userErrors { field code } } }')).json()
+    assert dup["data"]["teamCreate"]["userErrors"] == [{"field": ["input", "name"], "code": "DUPLICATE_NAME"}]
+    add = "mutation($t: ID!, $u: ID!) { teamAddMember(input: {teamId: $t, userId: $u}) { team { members { email } } userErrors { field code } } }"
+    r = (await api.gql(t, add, {"t": team_id, "u": their_user})).json()["data"]["teamAddMember"]
+    assert r["userErrors"] == [{"field": ["input", "userId"], "code": "NOT_FOUND"}]  # not a member here
+    sales_id = (await api.gql(sales["access_token"], "{ viewer { user { id } } }")).json()["data"]["viewer"]["user"]["id"]
+    r = (await other.gql(theirs["access_token"], add, {"t": team_id, "u": sales_id})).json()["data"]["teamAddMember"]
+    assert r["userErrors"] == [{"field": ["input", "teamId"], "code": "NOT_FOUND"}]  # another tenant's team
+    assert (await other.gql(theirs["access_token"], "{ teams { name } }")).json()["data"]["teams"] == []
+    r = (await api.gql(sales["access_token"], 'mutation { teamCreate(input: {name: "Mine"}) { userErrors { code } } }')).json()
+    assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -197,27 +197,64 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
     return report
 
 
+async def _stream_csv(session: AsyncSession, stmt, header: tuple[str, ...], values) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    """CSV text chunks of ``stmt``'s rows (1,000 at a time, server-side cursor)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    yield buffer.getvalue()
+    result = await session.stream(stmt.execution_options(yield_per=1000))
+    async for rows in result.partitions(1000):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(values(r) for r in rows)
+        yield buffer.getvalue()
+
+
 EXPORT_COLUMNS = ("id", "name", "kind", "email", "phone", "website", "industry", "tags", "status", "source",
                   "external_reference", "created_at")
 
 
 async def export_customers(session: AsyncSession, *, query: str | None = None,
                            include_archived: bool = False) -> AsyncIterator[str]:
-    """CSV text chunks of the customers the session may see (filters and visibility apply), streamed."""
+    """CSV of the customers the session may see (filters and visibility apply), streamed."""
     from backend.modules.crm.customers import CustomerFilter
 
     await platform.ensure_module_enabled(session, "crm")
     stmt = customers_query(session.info["tenant_id"], CustomerFilter(query=query, include_archived=include_archived))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    yield buffer.getvalue()
-    result = await session.stream(stmt.order_by(_customer.c.name, _customer.c.id).execution_options(yield_per=1000))
-    async for rows in result.partitions(1000):
-        buffer.seek(0)
-        buffer.truncate()
-        for r in rows:
-            writer.writerow([to_global_id("Customer", r.id), r.name, r.kind, r.email or "", r.phone or "",
-                             r.website or "", r.industry or "", ";".join(r.tags or []), r.status, r.source or "",
-                             r.external_ref or "", r.created_at.isoformat()])
-        yield buffer.getvalue()
+    async for chunk in _stream_csv(session, stmt.order_by(_customer.c.name, _customer.c.id), EXPORT_COLUMNS, lambda r: [
+            to_global_id("Customer", r.id), r.name, r.kind, r.email or "", r.phone or "", r.website or "",
+            r.industry or "", ";".join(r.tags or []), r.status, r.source or "", r.external_ref or "",
+            r.created_at.isoformat()]):
+        yield chunk
+
+
+async def export_contacts(session: AsyncSession) -> AsyncIterator[str]:
+    """CSV of contacts of the customers the session may see (the customer join carries visibility)."""
+    await platform.ensure_module_enabled(session, "crm")
+    tenant_id = session.info["tenant_id"]
+    same_customer = (_customer.c.tenant_id == _contact.c.tenant_id) & (_customer.c.id == _contact.c.customer_id)
+    stmt = (select(_contact, _customer.c.name.label("customer_name")).join(_customer, same_customer)
+            .where(_contact.c.tenant_id == tenant_id, _customer.c.archived_at.is_(None))
+            .order_by(_customer.c.name, _contact.c.name, _contact.c.id))
+    header = ("id", "customer_id", "customer", "name", "title", "email", "phone", "primary")
+    async for chunk in _stream_csv(session, stmt, header, lambda r: [
+            to_global_id("Contact", r.id), to_global_id("Customer", r.customer_id), r.customer_name, r.name,
+            r.title or "", r.email or "", r.phone or "", "yes" if r.is_primary else "no"]):
+        yield chunk
+
+
+async def export_leads(session: AsyncSession, *, status: str | None = None) -> AsyncIterator[str]:
+    """CSV of the leads the session may see, newest first."""
+    from backend.modules.crm.models import Lead
+
+    await platform.ensure_module_enabled(session, "crm")
+    lead = Lead.__table__
+    stmt = select(lead).where(lead.c.tenant_id == session.info["tenant_id"])
+    if status:
+        stmt = stmt.where(lead.c.status == status)
+    header = ("id", "name", "company", "email", "phone", "source", "status", "created_at")
+    async for chunk in _stream_csv(session, stmt.order_by(lead.c.created_at.desc(), lead.c.id), header, lambda r: [
+            to_global_id("Lead", r.id), r.name, r.company or "", r.email or "", r.phone or "", r.source or "",
+            r.status, r.created_at.isoformat()]):
+        yield chunk

@@ -3,6 +3,8 @@
     POST /crm/import/customers?mode=all_or_nothing|skip_invalid&dryRun=true   (body: text/csv, UTF-8)
          optional mapping: ?map=Company%20Name:name&map=E-mail:email
     GET  /crm/export/customers.csv?query=...&includeArchived=true
+    GET  /crm/export/contacts.csv
+    GET  /crm/export/leads.csv?status=new
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.routing import Route
 
 from backend.api.rest import RestError, tenant_call
 from backend.core.errors import BadUserInput, DomainError
-from backend.modules.crm.imports import export_customers, import_customers
+from backend.modules.crm.imports import export_contacts, export_customers, export_leads, import_customers
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -51,27 +53,37 @@ async def import_customers_endpoint(request: Request) -> Response:
                   "errors": [asdict(e) for e in report.errors]}, 200 if not report.errors or report.written else 422)
 
 
-async def export_customers_endpoint(request: Request) -> Response:
-    """Streams while the transaction stays open; it closes when the download ends."""
-    manager = tenant_call(request, module="crm", permission="crm.read")
-    try:
-        call = await manager.__aenter__()
-    except RestError as exc:
-        return exc.response()
+def _csv_download(filename: str, chunks_for):  # type: ignore[no-untyped-def]
+    """An endpoint streaming ``chunks_for(session, request)``; the transaction stays open until the
+    download ends."""
 
-    async def body():  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        manager = tenant_call(request, module="crm", permission="crm.read")
         try:
-            async for chunk in export_customers(call.session, query=request.query_params.get("query"),
-                                                include_archived=request.query_params.get("includeArchived") == "true"):
-                yield chunk.encode()
-        finally:
-            await manager.__aexit__(None, None, None)
+            call = await manager.__aenter__()
+        except RestError as exc:
+            return exc.response()
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": 'attachment; filename="customers.csv"'})
+        async def body():  # type: ignore[no-untyped-def]
+            try:
+                async for chunk in chunks_for(call.session, request):
+                    yield chunk.encode()
+            finally:
+                await manager.__aexit__(None, None, None)
+
+        return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                                 headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+    return endpoint
 
 
 routes = [
     Route("/crm/import/customers", import_customers_endpoint, methods=["POST"]),
-    Route("/crm/export/customers.csv", export_customers_endpoint, methods=["GET"]),
+    Route("/crm/export/customers.csv", _csv_download("customers.csv", lambda session, request: export_customers(
+        session, query=request.query_params.get("query"),
+        include_archived=request.query_params.get("includeArchived") == "true")), methods=["GET"]),
+    Route("/crm/export/contacts.csv", _csv_download("contacts.csv", lambda session, _r: export_contacts(session)),
+          methods=["GET"]),
+    Route("/crm/export/leads.csv", _csv_download("leads.csv", lambda session, request: export_leads(
+        session, status=request.query_params.get("status"))), methods=["GET"]),
 ]

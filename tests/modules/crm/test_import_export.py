@@ -137,3 +137,29 @@ def test_cli_import_with_a_dry_run_then_for_real(tmp_path, owner_url, monkeypatc
     finally:
         get_settings.cache_clear()
     asyncio.get_event_loop_policy()
+
+
+async def test_contacts_and_leads_export_with_visibility(api):
+    from tests.modules.crm.test_visibility import SETTINGS
+    from tests.modules.platform.test_access_api import join
+
+    owner = await api.signup(company="Export More Co")
+    t = owner["access_token"]
+    ann = await join(api, t, "sales")
+    await upload(api, t, "name,contact_name,contact_email\nOwner's Co,Olivia,olivia@owner.example\n")
+    await upload(api, ann["access_token"], "name,contact_name\nAnn's Co,Alice\n")
+    await api.gql(ann["access_token"], 'mutation { leadCreate(input: {name: "Lead One", source: "web"}) { userErrors { code } } }')
+    await api.gql(t, SETTINGS, {"v": "OWN"})
+
+    async def rows(token, path, **params):
+        r = await api.http.get(path, params=params, headers={"authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        return list(csv.DictReader(io.StringIO(r.text)))
+
+    assert [(r["customer"], r["name"]) for r in await rows(t, "/crm/export/contacts.csv")] == [
+        ("Ann's Co", "Alice"), ("Owner's Co", "Olivia")]
+    assert [(r["customer"], r["name"]) for r in await rows(ann["access_token"], "/crm/export/contacts.csv")] == [
+        ("Ann's Co", "Alice")]  # visibility OWN: only her customers' contacts
+    leads = await rows(ann["access_token"], "/crm/export/leads.csv", status="new")
+    assert [(r["name"], r["source"], r["status"]) for r in leads] == [("Lead One", "web", "new")]
+    assert await rows(ann["access_token"], "/crm/export/leads.csv", status="converted") == []

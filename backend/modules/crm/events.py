@@ -71,3 +71,6 @@ CUSTOMER_MERGED = event_type(
                 "Modules that keep customer references move theirs when they see this event.",
     payload={"customerId": "the surviving Customer ID", "mergedCustomerId": "the merged (now archived) Customer ID",
              "name": "the merged customer's name"})
+LEADS_IMPORTED = event_type(
+    "leads.imported", module="crm", description="A CSV import of leads finished (one event per import).",
+    payload={"created": "leads created", "updated": "open leads updated (same email)", "skipped": "invalid rows"})

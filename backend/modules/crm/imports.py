@@ -75,36 +75,42 @@ def _normalize_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def _clean(row: dict[str, str], number: int, errors: list[RowError]) -> dict[str, Any] | None:
+def _clean_common(row: dict[str, str], number: int, errors: list[RowError]) -> tuple[dict[str, Any], bool]:
+    """Trimmed values, lengths, a required name and normalised emails; (values, whether the row is bad)."""
     out: dict[str, Any] = {}
     bad = False
-
-    def fail(field_name: str, reason: str) -> None:
-        nonlocal bad
-        errors.append(RowError(number, field_name, reason))
-        bad = True
-
     for key, value in row.items():
         value = (value or "").strip()
         if key in LIMITS and len(value) > LIMITS[key]:
-            fail(key, f"longer than {LIMITS[key]} characters")
+            errors.append(RowError(number, key, f"longer than {LIMITS[key]} characters"))
+            bad = True
         out[key] = value or None
     if not out.get("name"):
-        fail("name", "required")
+        errors.append(RowError(number, "name", "required"))
+        bad = True
     for key in ("email", "contact_email"):
         if out.get(key):
             if not EMAIL_RE.match(out[key]) or len(out[key]) > 254:
-                fail(key, "not an email address")
+                errors.append(RowError(number, key, "not an email address"))
+                bad = True
             else:
                 local, _, domain = out[key].rpartition("@")
                 out[key] = f"{local}@{domain.lower()}"
+    return out, bad
+
+
+def _clean(row: dict[str, str], number: int, errors: list[RowError]) -> dict[str, Any] | None:
+    """A customer row."""
+    out, bad = _clean_common(row, number, errors)
     status = (out.get("status") or "prospect").lower()
     if status not in STATUSES:
-        fail("status", f"one of {', '.join(STATUSES)}")
+        errors.append(RowError(number, "status", f"one of {', '.join(STATUSES)}"))
+        bad = True
     out["status"] = status
     kind = (out.get("kind") or "company").lower()
     if kind not in KINDS:
-        fail("kind", "company or person")
+        errors.append(RowError(number, "kind", "company or person"))
+        bad = True
     out["kind"] = kind
     out["tags"] = sorted({t.strip().lower() for t in (out.get("tags") or "").split(";") if t.strip()})[:30]
     if out.get("contact_email") and not out.get("contact_name"):
@@ -112,15 +118,33 @@ def _clean(row: dict[str, str], number: int, errors: list[RowError]) -> dict[str
     return None if bad else out
 
 
-def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: ImportReport) -> Iterator[dict[str, Any]]:
-    """Valid rows, cleaned; every invalid row is added to ``report.errors``."""
+LEAD_FIELDS = ("name", "company", "email", "phone", "source", "status")
+LEAD_STATUSES = ("new", "contacted", "qualified", "disqualified")
+
+
+def _clean_lead(row: dict[str, str], number: int, errors: list[RowError]) -> dict[str, Any] | None:
+    out, bad = _clean_common(row, number, errors)
+    status = (out.get("status") or "new").lower()
+    if status not in LEAD_STATUSES:
+        errors.append(RowError(number, "status", f"one of {', '.join(LEAD_STATUSES)}"))
+        bad = True
+    out["status"] = status
+    if out.get("company") and len(out["company"]) > 200:
+        errors.append(RowError(number, "company", "longer than 200 characters"))
+        bad = True
+    return None if bad else out
+
+
+def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: ImportReport,
+               fields: tuple[str, ...] = FIELDS, clean=_clean) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Valid rows, cleaned by ``clean``; every invalid row is added to ``report.errors``."""
     reader = csv.DictReader(lines)
     if reader.fieldnames is None:
         raise DomainError("EMPTY_FILE", "The CSV has no header row.", "file")
     columns = {}
     for header in reader.fieldnames:
         target = (mapping or {}).get(header) or _normalize_header(header)
-        if target in FIELDS:
+        if target in fields:
             columns[header] = target
     if "name" not in columns.values():
         raise DomainError("MISSING_COLUMN", "The CSV needs a name column (or a mapping to name).", "file")
@@ -129,7 +153,7 @@ def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: Imp
         if number > MAX_ROWS:
             raise DomainError("TOO_MANY_ROWS", f"Import at most {MAX_ROWS} rows at a time.", "file")
         row = {columns[k]: v for k, v in raw.items() if k in columns}
-        cleaned = _clean(row, number, report.errors)
+        cleaned = clean(row, number, report.errors)
         if cleaned is not None:
             cleaned["_row"] = number
             yield cleaned
@@ -193,6 +217,48 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
                               .values(**values, updated_at=now))
     report.created, report.updated, report.written = len(new_customers), len(updates), True
     await events.emit(session, crm_events.CUSTOMERS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
+                      payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
+    return report
+
+
+async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
+                       mode: str = "all_or_nothing", dry_run: bool = False,
+                       owner_id: uuid.UUID | None = None) -> ImportReport:
+    """Import leads (name, company, email, phone, source, status) with the same rules as customers;
+    a row whose email matches an open lead updates it."""
+    from backend.modules.crm.models import Lead
+
+    await platform.ensure_module_enabled(session, "crm")
+    if mode not in ("all_or_nothing", "skip_invalid"):
+        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    tenant_id: uuid.UUID = session.info["tenant_id"]
+    lead = Lead.__table__
+    report = ImportReport(dry_run=dry_run)
+    rows = list(parse_rows(lines, mapping, report, fields=LEAD_FIELDS, clean=_clean_lead))
+    report.skipped = len({e.row for e in report.errors})
+    if dry_run or (report.errors and mode == "all_or_nothing"):
+        return report
+    existing = {email: lid for lid, email in await session.execute(select(lead.c.id, func.lower(lead.c.email)).where(
+        lead.c.tenant_id == tenant_id, lead.c.email.is_not(None), lead.c.status.in_(LEAD_STATUSES)))}
+    now = utcnow()
+    new_leads, updates = [], []
+    for row in rows:
+        values = {k: row.get(k) for k in ("name", "company", "email", "phone", "source", "status")}
+        match = existing.get(row["email"].lower()) if row.get("email") else None
+        if match is not None:
+            updates.append((match, {k: v for k, v in values.items() if v is not None}))
+            continue
+        lid = new_id()
+        if row.get("email"):
+            existing[row["email"].lower()] = lid
+        new_leads.append({**values, "tenant_id": tenant_id, "id": lid, "owner_id": owner_id, "shared_with": [],
+                          "custom_fields": {}, "created_at": now})
+    for start in range(0, len(new_leads), BATCH):
+        await session.execute(insert(lead), new_leads[start:start + BATCH])
+    for lead_id, values in updates:
+        await session.execute(update(lead).where(lead.c.tenant_id == tenant_id, lead.c.id == lead_id).values(**values))
+    report.created, report.updated, report.written = len(new_leads), len(updates), True
+    await events.emit(session, crm_events.LEADS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
                       payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
     return report
 

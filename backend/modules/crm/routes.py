@@ -1,6 +1,7 @@
 """CRM file endpoints: CSV import and export of customers.
 
     POST /crm/import/customers?mode=all_or_nothing|skip_invalid&dryRun=true   (body: text/csv, UTF-8)
+    POST /crm/import/leads (same parameters; columns name, company, email, phone, source, status)
          optional mapping: ?map=Company%20Name:name&map=E-mail:email
     GET  /crm/export/customers.csv?query=...&includeArchived=true
     GET  /crm/export/contacts.csv
@@ -19,7 +20,13 @@ from starlette.routing import Route
 
 from backend.api.rest import RestError, tenant_call
 from backend.core.errors import BadUserInput, DomainError
-from backend.modules.crm.imports import export_contacts, export_customers, export_leads, import_customers
+from backend.modules.crm.imports import (
+    export_contacts,
+    export_customers,
+    export_leads,
+    import_customers,
+    import_leads,
+)
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -27,6 +34,14 @@ def _json(body: object, status: int = 200) -> Response:
 
 
 async def import_customers_endpoint(request: Request) -> Response:
+    return await _import(request, import_customers)
+
+
+async def import_leads_endpoint(request: Request) -> Response:
+    return await _import(request, import_leads)
+
+
+async def _import(request: Request, importer) -> Response:  # type: ignore[no-untyped-def]
     if request.headers.get("content-type", "").split(";")[0].strip() not in ("text/csv", "application/csv"):
         return RestError(BadUserInput("Send the file as text/csv."), 415).response()
     mapping = {}
@@ -39,7 +54,7 @@ async def import_customers_endpoint(request: Request) -> Response:
         return RestError(BadUserInput("The file is not UTF-8."), 400).response()
     try:
         async with tenant_call(request, module="crm", permission="crm.write") as call:
-            report = await import_customers(
+            report = await importer(
                 call.session, lines=io.StringIO(text, newline=""), mapping=mapping or None,
                 mode=request.query_params.get("mode", "all_or_nothing").lower(),
                 dry_run=request.query_params.get("dryRun", "false").lower() == "true",
@@ -79,6 +94,7 @@ def _csv_download(filename: str, chunks_for):  # type: ignore[no-untyped-def]
 
 routes = [
     Route("/crm/import/customers", import_customers_endpoint, methods=["POST"]),
+    Route("/crm/import/leads", import_leads_endpoint, methods=["POST"]),
     Route("/crm/export/customers.csv", _csv_download("customers.csv", lambda session, request: export_customers(
         session, query=request.query_params.get("query"),
         include_archived=request.query_params.get("includeArchived") == "true")), methods=["GET"]),

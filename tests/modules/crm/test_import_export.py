@@ -163,3 +163,21 @@ async def test_contacts_and_leads_export_with_visibility(api):
     leads = await rows(ann["access_token"], "/crm/export/leads.csv", status="new")
     assert [(r["name"], r["source"], r["status"]) for r in leads] == [("Lead One", "web", "new")]
     assert await rows(ann["access_token"], "/crm/export/leads.csv", status="converted") == []
+
+
+async def test_leads_import_checks_rows_and_updates_by_email(api, user):
+    t = user["access_token"]
+    body = "Name,Company,Email,Source,Status\nXu Li,Evergreen,xu@evergreen.example,fair,new\nNo Mail,,bad-mail,,\n,,x@y.example,,\nWu Hao,Crane,wu@crane.example,web,hot\n"
+    r = await api.http.post("/crm/import/leads", params={"dryRun": "true"}, content=body.encode(),
+                            headers={"authorization": f"Bearer {t}", "content-type": "text/csv"})
+    assert r.status_code == 422
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "email"), (3, "name"), (4, "status")]
+    r = await api.http.post("/crm/import/leads", params={"mode": "skip_invalid"}, content=body.encode(),
+                            headers={"authorization": f"Bearer {t}", "content-type": "text/csv"})
+    assert r.status_code == 200 and (r.json()["created"], r.json()["skipped"]) == (1, 3)
+    again = "name,email,company\nXu Li,XU@evergreen.example,Evergreen Garden\n"
+    r = await api.http.post("/crm/import/leads", content=again.encode(),
+                            headers={"authorization": f"Bearer {t}", "content-type": "text/csv"})
+    assert (r.json()["created"], r.json()["updated"]) == (0, 1)
+    leads = (await api.gql(t, "{ leads { nodes { name company source status } } }")).json()["data"]["leads"]["nodes"]
+    assert leads == [{"name": "Xu Li", "company": "Evergreen Garden", "source": "fair", "status": "NEW"}]

@@ -416,22 +416,42 @@ def notifications_list(
                 typer.echo(f"    {line}")
 
 
+_CSV_FILE = Annotated[Path, typer.Argument(help="CSV file (UTF-8) with a header row.", exists=True, dir_okay=False)]
+_TENANT = Annotated[str, typer.Option(help="The tenant's slug.")]
+_DRY_RUN = Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing.")]
+_SKIP_INVALID = Annotated[bool, typer.Option("--skip-invalid", help="Write the valid rows (default: all or nothing).")]
+_MAPPING = Annotated[list[str] | None, typer.Option("--map", help="CSV column:field (repeatable).")]
+
+
 @import_app.command("customers")
-def import_customers_command(
-    file: Annotated[Path, typer.Argument(help="CSV file (UTF-8) with a header row.", exists=True, dir_okay=False)],
-    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing.")] = False,
-    skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Write the valid rows (default: all or nothing).")
-    ] = False,
-    mapping: Annotated[list[str] | None, typer.Option("--map", help="CSV column:field (repeatable).")] = None,
-) -> None:
+def import_customers_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
+                             skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
     """Import customers (and a primary contact per row): de-duplicates by email or external reference."""
+    _import_csv("import_customers", file, tenant, dry_run, skip_invalid, mapping)
+
+
+@import_app.command("contacts")
+def import_contacts_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
+                            skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
+    """Import contacts of existing customers (named by customer_id, customer_external_reference or customer)."""
+    _import_csv("import_contacts", file, tenant, dry_run, skip_invalid, mapping)
+
+
+@import_app.command("leads")
+def import_leads_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
+                         skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
+    """Import leads: an open lead with the same email is updated."""
+    _import_csv("import_leads", file, tenant, dry_run, skip_invalid, mapping)
+
+
+def _import_csv(importer_name: str, file: Path, tenant: str, dry_run: bool, skip_invalid: bool,
+                mapping: list[str] | None) -> None:
     from backend.core.errors import DomainError
-    from backend.modules.crm.imports import import_customers
+    from backend.modules.crm import imports
     from backend.modules.platform import service as platform
     from backend.modules.registry import import_module_parts, installed_modules
 
+    importer = getattr(imports, importer_name)
     import_module_parts(installed_modules())
     lines: list[str] = []
     with file.open(encoding="utf-8-sig", newline="") as fh, typer.progressbar(
@@ -446,7 +466,7 @@ def import_customers_command(
         if found is None:
             raise DomainError("NOT_FOUND", f"No tenant {tenant!r}.", "tenant")
         async with db.transaction(found.id) as session:
-            return await import_customers(
+            return await importer(
                 session, lines=lines, dry_run=dry_run, mode="skip_invalid" if skip_invalid else "all_or_nothing",
                 mapping=dict(item.rsplit(":", 1) for item in mapping or []) or None)
 

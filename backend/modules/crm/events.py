@@ -74,3 +74,7 @@ CUSTOMER_MERGED = event_type(
 LEADS_IMPORTED = event_type(
     "leads.imported", module="crm", description="A CSV import of leads finished (one event per import).",
     payload={"created": "leads created", "updated": "open leads updated (same email)", "skipped": "invalid rows"})
+CONTACTS_IMPORTED = event_type(
+    "contacts.imported", module="crm", description="A CSV import of contacts finished (one event per import).",
+    payload={"created": "contacts created", "updated": "existing contacts updated (same ID, or same email at the "
+             "same customer)", "skipped": "invalid rows"})

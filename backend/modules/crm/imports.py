@@ -1,4 +1,4 @@
-"""CSV import and export of customers (with an optional primary contact per row).
+"""CSV import and export of customers (with an optional primary contact per row), contacts and leads.
 
 Import reads the CSV as a stream, validates every row, and writes in batches:
 
@@ -28,14 +28,14 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import any_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
-from backend.core.ids import new_id, to_global_id
+from backend.core.ids import from_global_id, new_id, to_global_id
 from backend.core.validation import EMAIL_RE
 from backend.modules.crm import events as crm_events
 from backend.modules.crm.customers import KINDS, STATUSES, customers_query
@@ -44,7 +44,8 @@ from backend.modules.platform import service as platform
 
 FIELDS = ("name", "email", "phone", "website", "industry", "tags", "status", "source", "external_reference", "kind",
           "contact_name", "contact_email", "contact_phone", "contact_title")
-LIMITS = {"name": 200, "phone": 50, "website": 300, "industry": 100, "source": 100, "external_reference": 100,
+LIMITS = {"name": 200, "phone": 50, "title": 100, "customer": 200, "customer_external_reference": 100,
+          "website": 300, "industry": 100, "source": 100, "external_reference": 100,
           "contact_name": 200, "contact_phone": 50, "contact_title": 100}
 BATCH = 1000
 REFRESH_AFTER = 5000  # rows inserted into a table before its statistics are refreshed
@@ -159,6 +160,21 @@ def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: Imp
             yield cleaned
 
 
+async def _update_many(session: AsyncSession, table, tenant_id: uuid.UUID,  # type: ignore[no-untyped-def]
+                       updates: list[tuple[uuid.UUID, dict[str, Any]]], **fixed: Any) -> None:
+    """Update rows by ID in batches (executemany of one statement); None or [] keeps a column's value."""
+    if not updates:
+        return
+    columns = sorted({key for _, values in updates for key in values})
+    if not columns and not fixed:
+        return
+    stmt = update(table).where(table.c.tenant_id == tenant_id, table.c.id == bindparam("_id")).values(
+        {**{c: func.coalesce(bindparam(f"_{c}", type_=table.c[c].type), table.c[c]) for c in columns}, **fixed})
+    params = [{"_id": row_id, **{f"_{c}": values.get(c) or None for c in columns}} for row_id, values in updates]
+    for start in range(0, len(params), BATCH):
+        await session.execute(stmt, params[start:start + BATCH])
+
+
 async def import_customers(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
                            mode: str = "all_or_nothing", dry_run: bool = False,
                            owner_id: uuid.UUID | None = None) -> ImportReport:
@@ -212,9 +228,7 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
             # Fresh statistics, so foreign-key checks against what we just inserted use the index
             # (see migration 0008); without it a large import can turn quadratic.
             await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": table.name})
-    for customer_id, values in updates:
-        await session.execute(update(_customer).where(_customer.c.tenant_id == tenant_id, _customer.c.id == customer_id)
-                              .values(**values, updated_at=now))
+    await _update_many(session, _customer, tenant_id, updates, updated_at=now)
     report.created, report.updated, report.written = len(new_customers), len(updates), True
     await events.emit(session, crm_events.CUSTOMERS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
                       payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
@@ -255,10 +269,160 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
                           "custom_fields": {}, "created_at": now})
     for start in range(0, len(new_leads), BATCH):
         await session.execute(insert(lead), new_leads[start:start + BATCH])
-    for lead_id, values in updates:
-        await session.execute(update(lead).where(lead.c.tenant_id == tenant_id, lead.c.id == lead_id).values(**values))
+    await _update_many(session, lead, tenant_id, updates)
     report.created, report.updated, report.written = len(new_leads), len(updates), True
     await events.emit(session, crm_events.LEADS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
+                      payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
+    return report
+
+
+CONTACT_FIELDS = ("id", "customer_id", "customer_external_reference", "customer", "name", "title", "email", "phone",
+                  "primary")
+AMBIGUOUS_CUSTOMER = "several customers have this name; use customer_id or customer_external_reference"
+_YES, _NO = {"yes", "y", "true", "1", "x"}, {"no", "n", "false", "0", ""}
+
+
+def _clean_contact(row: dict[str, str], number: int, errors: list[RowError]) -> dict[str, Any] | None:
+    out, bad = _clean_common(row, number, errors)
+    primary = (out.get("primary") or "").lower()
+    if primary not in _YES | _NO:
+        errors.append(RowError(number, "primary", "yes or no"))
+        bad = True
+    out["primary"] = primary in _YES
+    for key, type_name in (("id", "Contact"), ("customer_id", "Customer")):
+        if out.get(key):
+            decoded = from_global_id(out[key])
+            if decoded is None or decoded[0] != type_name:
+                errors.append(RowError(number, key, f"not a {type_name} ID"))
+                bad = True
+            else:
+                out[key] = decoded[1]
+    if not (out.get("customer_id") or out.get("customer_external_reference") or out.get("customer")):
+        errors.append(RowError(number, "customer", "required (customer, customer_id or customer_external_reference)"))
+        bad = True
+    return None if bad else out
+
+
+async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
+                          mode: str = "all_or_nothing", dry_run: bool = False,
+                          owner_id: uuid.UUID | None = None) -> ImportReport:
+    """Import contacts of existing customers.
+
+    Each row names its customer by ``customer_id`` (as exported), ``customer_external_reference`` or
+    ``customer`` (the name; it must name exactly one customer the caller may see). A row with a
+    contact ``id``, or with the email of a contact the customer already has, updates that contact,
+    so an exported file can be edited and imported back. ``primary`` (yes/no) makes a contact the
+    customer's primary one; a customer without a primary contact gets its first imported one.
+    """
+    del owner_id  # contacts belong to their customer's owner
+    await platform.ensure_module_enabled(session, "crm")
+    if mode not in ("all_or_nothing", "skip_invalid"):
+        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    tenant_id: uuid.UUID = session.info["tenant_id"]
+    report = ImportReport(dry_run=dry_run)
+    rows = list(parse_rows(lines, mapping, report, fields=CONTACT_FIELDS, clean=_clean_contact))
+
+    # The customers the rows name, in one query; row-level security leaves out those the caller may not see.
+    ids = list({r["customer_id"] for r in rows if r.get("customer_id")})
+    refs = list({r["customer_external_reference"] for r in rows if r.get("customer_external_reference")})
+    names = list({r["customer"].lower() for r in rows if r.get("customer")})
+    by_id: set[uuid.UUID] = set()
+    by_ref: dict[str, uuid.UUID] = {}
+    by_name: dict[str, list[uuid.UUID]] = {}
+    if ids or refs or names:
+        found = await session.execute(select(_customer.c.id, _customer.c.external_ref, _customer.c.name).where(
+            _customer.c.tenant_id == tenant_id, _customer.c.archived_at.is_(None),
+            or_(_customer.c.id == any_(bindparam("ids", ids, type_=ARRAY(_customer.c.id.type))),
+                _customer.c.external_ref == any_(bindparam("refs", refs,
+                                                           type_=ARRAY(_customer.c.external_ref.type))),
+                func.lower(_customer.c.name) == any_(bindparam("names", names, type_=ARRAY(_customer.c.name.type))))))
+        for cid, ref, name in found:
+            by_id.add(cid)
+            if ref:
+                by_ref[ref] = cid
+            by_name.setdefault(name.lower(), []).append(cid)
+    resolved = []
+    for row in rows:
+        if row.get("customer_id"):
+            cid, column = (row["customer_id"] if row["customer_id"] in by_id else None), "customer_id"
+        elif row.get("customer_external_reference"):
+            cid, column = by_ref.get(row["customer_external_reference"]), "customer_external_reference"
+        else:
+            matches = by_name.get(row["customer"].lower(), [])
+            if len(matches) > 1:
+                report.errors.append(RowError(row["_row"], "customer", AMBIGUOUS_CUSTOMER))
+                continue
+            cid, column = (matches[0] if matches else None), "customer"
+        if cid is None:
+            report.errors.append(RowError(row["_row"], column, "no such customer"))
+            continue
+        row["customer_id"] = cid
+        resolved.append(row)
+
+    existing_ids: dict[uuid.UUID, uuid.UUID] = {}  # contact -> customer
+    by_email: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+    has_primary: set[uuid.UUID] = set()
+    customer_ids = list({r["customer_id"] for r in resolved})
+    for contact_id, customer_id, email, primary in await session.execute(select(
+            _contact.c.id, _contact.c.customer_id, func.lower(_contact.c.email), _contact.c.is_primary).where(
+            _contact.c.tenant_id == tenant_id,
+            _contact.c.customer_id == any_(bindparam("customers", customer_ids,
+                                                     type_=ARRAY(_contact.c.customer_id.type))))):
+        existing_ids[contact_id] = customer_id
+        if email:
+            by_email[(customer_id, email)] = contact_id
+        if primary:
+            has_primary.add(customer_id)
+    primary_row: dict[uuid.UUID, int] = {}
+    for row in resolved:
+        if row.get("id") and existing_ids.get(row["id"]) != row["customer_id"]:
+            report.errors.append(RowError(row["_row"], "id", "no such contact of this customer"))
+            row["_bad"] = True
+        elif row["primary"]:
+            if row["customer_id"] in primary_row:
+                report.errors.append(RowError(row["_row"], "primary", f"row {primary_row[row['customer_id']]} "
+                                                                      "already marks this customer's primary contact"))
+                row["_bad"] = True
+            else:
+                primary_row[row["customer_id"]] = row["_row"]
+    resolved = [r for r in resolved if not r.get("_bad")]
+    report.errors.sort(key=lambda e: e.row)
+    report.skipped = len({e.row for e in report.errors})
+    if dry_run or (report.errors and mode == "all_or_nothing"):
+        return report
+
+    now = utcnow()
+    new_contacts, updates = [], []
+    chosen: dict[uuid.UUID, uuid.UUID] = {}  # customer -> its new primary contact
+    for row in resolved:
+        customer_id = row["customer_id"]
+        values = {k: row.get(k) for k in ("name", "title", "email", "phone")}
+        contact_id = row.get("id") or (by_email.get((customer_id, row["email"].lower())) if row.get("email") else None)
+        if contact_id is not None:
+            updates.append((contact_id, {k: v for k, v in values.items() if v is not None}))
+        else:
+            contact_id = new_id()
+            if row.get("email"):
+                by_email[(customer_id, row["email"].lower())] = contact_id
+            new_contacts.append({**values, "tenant_id": tenant_id, "id": contact_id, "customer_id": customer_id,
+                                 "is_primary": False, "custom_fields": {}, "created_at": now})
+        if row["primary"] or (customer_id not in has_primary and customer_id not in chosen):
+            chosen[customer_id] = contact_id  # an explicit "primary" wins over "the first new contact"
+    primaries = list(chosen.values())
+    for start in range(0, len(new_contacts), BATCH):
+        await session.execute(insert(_contact), new_contacts[start:start + BATCH])
+    if len(new_contacts) >= REFRESH_AFTER:
+        await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": _contact.name})
+    await _update_many(session, _contact, tenant_id, updates)
+    if primaries:
+        # Primary flags last: on each customer that gets a new primary contact, it is the only one.
+        new_primary = bindparam("primaries", primaries, type_=ARRAY(_contact.c.id.type))
+        await session.execute(update(_contact).where(
+            _contact.c.tenant_id == tenant_id,
+            _contact.c.customer_id == any_(bindparam("owners", list(chosen), type_=ARRAY(_contact.c.customer_id.type))))
+            .values(is_primary=_contact.c.id == any_(new_primary)))
+    report.created, report.updated, report.written = len(new_contacts), len(updates), True
+    await events.emit(session, crm_events.CONTACTS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
                       payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
     return report
 

@@ -1,8 +1,10 @@
-"""CRM file endpoints: CSV import and export of customers.
+"""CRM file endpoints: CSV import and export of customers, contacts and leads.
 
     POST /crm/import/customers?mode=all_or_nothing|skip_invalid&dryRun=true   (body: text/csv, UTF-8)
-    POST /crm/import/leads (same parameters; columns name, company, email, phone, source, status)
          optional mapping: ?map=Company%20Name:name&map=E-mail:email
+    POST /crm/import/leads (same parameters; columns name, company, email, phone, source, status)
+    POST /crm/import/contacts (same parameters; columns customer_id | customer_external_reference |
+        customer, id, name, title, email, phone, primary)
     GET  /crm/export/customers.csv?query=...&includeArchived=true
     GET  /crm/export/contacts.csv
     GET  /crm/export/leads.csv?status=new
@@ -24,6 +26,7 @@ from backend.modules.crm.imports import (
     export_contacts,
     export_customers,
     export_leads,
+    import_contacts,
     import_customers,
     import_leads,
 )
@@ -39,6 +42,10 @@ async def import_customers_endpoint(request: Request) -> Response:
 
 async def import_leads_endpoint(request: Request) -> Response:
     return await _import(request, import_leads)
+
+
+async def import_contacts_endpoint(request: Request) -> Response:
+    return await _import(request, import_contacts)
 
 
 async def _import(request: Request, importer) -> Response:  # type: ignore[no-untyped-def]
@@ -95,6 +102,7 @@ def _csv_download(filename: str, chunks_for):  # type: ignore[no-untyped-def]
 routes = [
     Route("/crm/import/customers", import_customers_endpoint, methods=["POST"]),
     Route("/crm/import/leads", import_leads_endpoint, methods=["POST"]),
+    Route("/crm/import/contacts", import_contacts_endpoint, methods=["POST"]),
     Route("/crm/export/customers.csv", _csv_download("customers.csv", lambda session, request: export_customers(
         session, query=request.query_params.get("query"),
         include_archived=request.query_params.get("includeArchived") == "true")), methods=["GET"]),

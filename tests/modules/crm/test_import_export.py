@@ -134,6 +134,12 @@ def test_cli_import_with_a_dry_run_then_for_real(tmp_path, owner_url, monkeypatc
         assert result.exit_code == 1 and "row 2: email: not an email address" in result.output
         result = runner.invoke(app, [*args, "--skip-invalid"])
         assert result.exit_code == 0 and "1 created" in result.output
+        contacts = tmp_path / "contacts.csv"
+        contacts.write_text("customer,name\ncli co,Cleo\nNo Such Co,Nemo\n", encoding="utf-8")
+        result = runner.invoke(app, ["import", "contacts", str(contacts), "--tenant", slug])
+        assert result.exit_code == 1 and "row 2: customer: no such customer" in result.output
+        result = runner.invoke(app, ["import", "contacts", str(contacts), "--tenant", slug, "--skip-invalid"])
+        assert result.exit_code == 0 and "1 created, 0 updated, 1 invalid" in result.output
     finally:
         get_settings.cache_clear()
     asyncio.get_event_loop_policy()
@@ -181,3 +187,83 @@ async def test_leads_import_checks_rows_and_updates_by_email(api, user):
     assert (r.json()["created"], r.json()["updated"]) == (0, 1)
     leads = (await api.gql(t, "{ leads { nodes { name company source status } } }")).json()["data"]["leads"]["nodes"]
     assert leads == [{"name": "Xu Li", "company": "Evergreen Garden", "source": "fair", "status": "NEW"}]
+
+
+async def contacts_csv(api, token) -> list[tuple[str, str, str, str]]:
+    r = await api.http.get("/crm/export/contacts.csv", headers={"authorization": f"Bearer {token}"})
+    return [(row["customer"], row["name"], row["title"], row["primary"]) for row in csv.DictReader(io.StringIO(r.text))]
+
+
+async def import_contacts(api, token, body: str, **params):
+    r = await api.http.post("/crm/import/contacts", params=params, content=body.encode(),
+                            headers={"authorization": f"Bearer {token}", "content-type": "text/csv"})
+    return r.status_code, r.json()
+
+
+async def test_contacts_import_finds_customers_sets_primaries_and_round_trips(api, user):
+    t = user["access_token"]
+    await upload(api, t, "name,external_reference,contact_name,contact_email\n"
+                         "Jade Tea House,ERP-1,Chen Jing,chen@jade.example\nMaple Bakery,ERP-4,,\n"
+                         "Twin Co,,,\ntwin co,,,\n")
+    bad = ("Customer,customer_external_reference,name,email,primary\n"
+           "Nowhere Ltd,,Ghost,,\n"           # 1: no such customer
+           "Twin Co,,Tom,,\n"                 # 2: two customers have this name
+           ",,Nobody's,,\n"                   # 3: no customer column filled
+           "Jade Tea House,,Lan,,maybe\n"     # 4: primary is yes or no
+           ",ERP-4,Mia,mia@maple.example,yes\n"
+           "Maple Bakery,,Max,,yes\n")        # 6: row 5 already makes Mia the primary
+    status, body = await import_contacts(api, t, bad, dryRun="true")
+    assert status == 422 and body["written"] is False
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [
+        (1, "customer"), (2, "customer"), (3, "customer"), (4, "primary"), (6, "primary")]
+    status, body = await import_contacts(api, t, bad)
+    assert status == 422 and await contacts_csv(api, t) == [("Jade Tea House", "Chen Jing", "", "yes")]
+
+    good = ("customer,customer_external_reference,name,title,email,primary\n"
+            "jade tea house,,Lan Fang,Buyer,lan@jade.example,yes\n"   # takes over as primary
+            ",ERP-4,Mia,,mia@maple.example,\n"                        # Maple's first contact: primary
+            ",ERP-4,Max,,,\n")
+    status, body = await import_contacts(api, t, good)
+    assert status == 200 and (body["created"], body["updated"]) == (3, 0)
+    assert await contacts_csv(api, t) == [
+        ("Jade Tea House", "Chen Jing", "", "no"), ("Jade Tea House", "Lan Fang", "Buyer", "yes"),
+        ("Maple Bakery", "Max", "", "no"), ("Maple Bakery", "Mia", "", "yes")]
+
+    # Export, edit, import back: every row updates its contact (by ID); nothing is duplicated.
+    r = await api.http.get("/crm/export/contacts.csv", headers={"authorization": f"Bearer {t}"})
+    edited = r.text.replace(",Max,,", ",Max,Baker,").replace(",Chen Jing,,", ",Chen Jing,Owner,")
+    status, body = await import_contacts(api, t, edited)
+    assert status == 200 and (body["created"], body["updated"]) == (0, 4)
+    assert await contacts_csv(api, t) == [
+        ("Jade Tea House", "Chen Jing", "Owner", "no"), ("Jade Tea House", "Lan Fang", "Buyer", "yes"),
+        ("Maple Bakery", "Max", "Baker", "no"), ("Maple Bakery", "Mia", "", "yes")]
+    # The same email at the same customer updates too.
+    status, body = await import_contacts(api, t, "customer,name,email,title\nMaple Bakery,Mia Wong,MIA@maple.example,Chef\n")
+    assert (body["created"], body["updated"]) == (0, 1)
+    assert ("Maple Bakery", "Mia Wong", "Chef", "yes") in await contacts_csv(api, t)
+    # A contact ID that belongs to another customer is refused.
+    jade_contact = next(row for row in csv.DictReader(io.StringIO(r.text)) if row["customer"] == "Jade Tea House")
+    status, body = await import_contacts(api, t, f"id,customer,name\n{jade_contact['id']},Maple Bakery,Moved\n")
+    assert status == 422 and [(e["row"], e["field"]) for e in body["errors"]] == [(1, "id")]
+
+
+async def test_contacts_import_only_reaches_customers_you_may_see(api, api_factory):
+    from tests.modules.crm.test_visibility import SETTINGS
+    from tests.modules.platform.test_access_api import join
+
+    owner = await api.signup(company="Contacts Visibility Co")
+    t = owner["access_token"]
+    ann = await join(api, t, "sales")
+    await upload(api, t, "name,external_reference\nOwner's Co,OWN-1\n")
+    await upload(api, ann["access_token"], "name\nAnn's Co\n")
+    await api.gql(t, SETTINGS, {"v": "OWN"})
+    body = "customer,customer_external_reference,name\n,OWN-1,Sneaky\nOwner's Co,,Sneakier\nAnn's Co,,Alice\n"
+    status, report = await import_contacts(api, ann["access_token"], body, mode="skip_invalid")
+    assert status == 200 and report["created"] == 1
+    assert [(e["row"], e["field"], e["reason"]) for e in report["errors"]] == [
+        (1, "customer_external_reference", "no such customer"), (2, "customer", "no such customer")]
+    assert await contacts_csv(api, t) == [("Ann's Co", "Alice", "", "yes")]
+
+    other = await api.signup(company="Other Tenant Co")
+    status, report = await import_contacts(api, other["access_token"], "customer_external_reference,name\nOWN-1,Spy\n")
+    assert status == 422 and report["errors"][0]["reason"] == "no such customer"

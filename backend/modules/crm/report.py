@@ -10,6 +10,11 @@ Definitions (tested against hand-computed fixtures):
 * ``pipelineValue``: the amount of all open opportunities (owner filter applies, dates do not);
   ``weightedPipelineValue``: the same, each times its probability.
 
+* ``campaigns``: the campaigns whose dates overlap the period (a campaign without a start date
+  starts on the day it was created; one without an end date has not ended), each with its
+  results, and together: budget, leads, won revenue, cost per lead and return on investment
+  ((revenue won - budget) / budget); the owner filter does not apply to campaigns.
+
 Amounts are summed in the tenant's base currency; opportunities in other currencies are left out
 (and counted in ``otherCurrencyCount``) until finance provides exchange rates.
 """
@@ -21,11 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, and_, case, func, select
+from sqlalchemy import Date, String, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.money import round_money
-from backend.modules.crm.models import Opportunity, OpportunityStageChange, PipelineStage
+from backend.modules.crm.leads import campaign_results
+from backend.modules.crm.models import Campaign, Opportunity, OpportunityStageChange, PipelineStage
 from backend.modules.platform import service as platform
 
 _o = Opportunity.__table__
@@ -207,3 +213,43 @@ async def case_stats(session: AsyncSession, *, since: datetime | None = None,
                      by_priority={k: int(v) for k, v in by_priority.items()},
                      average_first_response_hours=rounded(row[0]), average_resolution_hours=rounded(row[1]),
                      breach_rate=_ratio(int(row[3]), int(row[2])))
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    campaigns: list  # Campaign rows, newest start first
+    currency: str
+    budget: Decimal
+    leads_created: int
+    revenue_won: Decimal
+    cost_per_lead: Decimal | None
+    return_on_investment: Decimal | None
+    other_currency_count: int  # campaigns listed but not summed: not in the base currency
+
+
+async def campaign_summary(session: AsyncSession, *, since: datetime | None = None,
+                           until: datetime | None = None) -> CampaignSummary:
+    """The campaigns that ran in the period, and their return on investment together."""
+    await platform.ensure_module_enabled(session, "crm")
+    tenant_id: uuid.UUID = session.info["tenant_id"]
+    tenant = await platform.get_tenant(session, tenant_id=tenant_id)
+    currency = tenant.base_currency if tenant else "USD"
+    c = Campaign.__table__
+    starts = func.coalesce(c.c.starts_on, cast(c.c.created_at, Date))
+    where = [c.c.tenant_id == tenant_id]
+    if since is not None:
+        where.append(or_(c.c.ends_on.is_(None), c.c.ends_on >= since.date()))
+    if until is not None:
+        where.append(starts < until.date() if until.time() == until.time().min else starts <= until.date())
+    rows = list(await session.execute(select(c).where(*where).order_by(starts.desc(), c.c.name, c.c.id)))
+    results = await campaign_results(session, campaign_ids=[r.id for r in rows]) if rows else {}
+    summed = [r for r in rows if r.currency == currency]
+    budget = sum((Decimal(r.budget) for r in summed), Decimal(0))
+    revenue = sum((results[r.id].revenue_won for r in summed), Decimal(0))
+    leads = sum(results[r.id].leads_created for r in summed)
+    return CampaignSummary(
+        campaigns=rows, currency=currency, budget=round_money(budget, currency), leads_created=leads,
+        revenue_won=round_money(revenue, currency),
+        cost_per_lead=round_money(budget / leads, currency) if leads else None,
+        return_on_investment=((revenue - budget) / budget).quantize(Decimal("0.0001")) if budget else None,
+        other_currency_count=len(rows) - len(summed))

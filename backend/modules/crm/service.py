@@ -53,10 +53,20 @@ from backend.modules.crm.pipeline import (
     stale_opportunity_ids,
     win,
 )
-from backend.modules.crm.report import CaseStats, CrmReport, PipelineSlice, case_stats, crm_report, pipeline_slices
+from backend.modules.crm.report import (
+    CampaignSummary,
+    CaseStats,
+    CrmReport,
+    PipelineSlice,
+    campaign_summary,
+    case_stats,
+    crm_report,
+    pipeline_slices,
+)
 
 __all__ = [
     "CampaignResults",
+    "CampaignSummary",
     "CaseStats",
     "Conversion",
     "CrmReport",
@@ -68,6 +78,7 @@ __all__ = [
     "assign_case",
     "breached",
     "campaign_results",
+    "campaign_summary",
     "case_stats",
     "close_case",
     "comment_case",

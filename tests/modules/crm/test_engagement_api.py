@@ -96,6 +96,51 @@ async def test_campaign_members_and_results(api, api_factory, user):
     assert r.json()["data"]["campaignAddMembers"]["userErrors"] == [{"field": ["input", "customerIds"], "code": "NOT_FOUND"}]
 
 
+CAMPAIGN_ROI = """query($from: DateTime, $to: DateTime) { crmReport(from: $from, to: $to) { campaigns {
+  campaigns { name results { leadsCreated } } budget { amount } leadsCreated revenueWon { amount } costPerLead { amount }
+  returnOnInvestment otherCurrencyCount } } }"""
+
+
+async def test_crm_report_campaign_return_on_investment(api, user):
+    t = user["access_token"]
+
+    async def campaign(name, budget, starts, ends=None, currency=None):
+        r = await api.gql(t, CAMPAIGN, {"in": {"name": name, "channel": "email", "budget": budget, "startsOn": starts,
+                                               "endsOn": ends, "currencyCode": currency}})
+        return r.json()["data"]["campaignCreate"]["campaign"]["id"]
+
+    spring = await campaign("Spring Mailing", "1000", "2026-01-01", "2026-03-31")
+    summer = await campaign("Summer Fair", "500", "2026-06-01")
+    await campaign("Euro Fair", "200", "2026-02-01", "2026-02-28", "EUR")
+    for i, campaign_id in enumerate([spring, spring, summer, summer, summer]):
+        await api.gql(t, LEAD, {"in": {"name": f"Prospect {i}", "company": f"Prospect Co {i}", "campaignId": campaign_id}})
+    leads = (await api.gql(t, "{ leads(first: 10) { nodes { id name } } }")).json()["data"]["leads"]["nodes"]
+    first = next(n["id"] for n in leads if n["name"] == "Prospect 0")
+    await api.gql(t, CONVERT, {"in": {"leadId": first, "createOpportunity": True, "amount": "3000",
+                                      "opportunityName": "Spring deal"}})
+    await api.gql(t, "mutation($id: ID!) { opportunityWin(input: {id: $id}) { userErrors { code } } }",
+                  {"id": await opportunity_named(api, t, "Spring deal")})
+
+    async def report(since=None, until=None):
+        r = await api.gql(t, CAMPAIGN_ROI, {"from": since, "to": until})
+        return r.json()["data"]["crmReport"]["campaigns"]
+
+    year = await report("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z")
+    assert [(c["name"], c["results"]["leadsCreated"]) for c in year["campaigns"]] == [
+        ("Summer Fair", 3), ("Euro Fair", 0), ("Spring Mailing", 2)]
+    # Spring: 1000 spent, 3000 won; Summer: 500 spent, nothing won; Euro Fair is listed, not summed.
+    assert {k: v for k, v in year.items() if k != "campaigns"} == {
+        "budget": {"amount": "1500.00"}, "leadsCreated": 5, "revenueWon": {"amount": "3000.00"},
+        "costPerLead": {"amount": "300.00"}, "returnOnInvestment": "1.0000", "otherCurrencyCount": 1}
+    later = await report("2026-05-01T00:00:00Z")
+    assert [c["name"] for c in later["campaigns"]] == ["Summer Fair"]
+    assert (later["budget"], later["costPerLead"], later["returnOnInvestment"]) == (
+        {"amount": "500.00"}, {"amount": "166.67"}, "-1.0000")
+    before_summer = await report(None, "2026-06-01T00:00:00Z")  # `to` is exclusive: Summer starts that day
+    assert [c["name"] for c in before_summer["campaigns"]] == ["Euro Fair", "Spring Mailing"]
+    assert (await report("2027-01-01T00:00:00Z"))["campaigns"] == [{"name": "Summer Fair", "results": {"leadsCreated": 3}}]
+
+
 async def opportunity_named(api, token, name: str) -> str:
     r = await api.gql(token, '{ opportunities(first: 50) { nodes { id name } } }')
     return next(n["id"] for n in r.json()["data"]["opportunities"]["nodes"] if n["name"] == name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -28,6 +28,9 @@ from backend.modules.crm.graphql.types import (
     PipelineStageType,
 )
 from backend.modules.crm.models import Activity, Opportunity
+
+if TYPE_CHECKING:
+    from backend.modules.crm.graphql.marketing import CampaignType
 
 _opp = Opportunity.__table__
 _activity = Activity.__table__
@@ -103,6 +106,18 @@ class CaseStatsType:
     breach_rate: Decimal | None
 
 
+@strawberry.type(name="CampaignPerformance")
+class CampaignPerformanceType:
+    campaigns: list[Annotated[CampaignType, strawberry.lazy("backend.modules.crm.graphql.marketing")]] = (
+        strawberry.field(description="Newest start first; each has its own results."))
+    budget: MoneyType = strawberry.field(description="Together, in the base currency.")
+    leads_created: int
+    revenue_won: MoneyType
+    cost_per_lead: MoneyType | None
+    return_on_investment: Decimal | None = strawberry.field(description="(revenue won - budget) / budget")
+    other_currency_count: int = strawberry.field(description="Campaigns listed but not summed: another currency.")
+
+
 @strawberry.type(name="CrmReport")
 class CrmReportType:
     funnel: list[FunnelStepType]
@@ -131,6 +146,17 @@ class CrmReportType:
             by_priority=[CountByKeyType(key=k.upper(), count=v) for k, v in sorted(s.by_priority.items())],
             average_first_response_hours=s.average_first_response_hours,
             average_resolution_hours=s.average_resolution_hours, breach_rate=s.breach_rate)
+
+    @strawberry.field(description="Campaigns whose dates overlap the period, and their return on investment.")
+    async def campaigns(self, info: Info) -> CampaignPerformanceType:
+        from backend.modules.crm.graphql.marketing import CampaignType
+
+        s = await crm.campaign_summary(info.context.session, since=self.period[0], until=self.period[1])
+        return CampaignPerformanceType(
+            campaigns=[CampaignType.from_row(r) for r in s.campaigns], budget=MoneyType.of(s.budget, s.currency),
+            leads_created=s.leads_created, revenue_won=MoneyType.of(s.revenue_won, s.currency),
+            cost_per_lead=MoneyType.of(s.cost_per_lead, s.currency) if s.cost_per_lead is not None else None,
+            return_on_investment=s.return_on_investment, other_currency_count=s.other_currency_count)
 
     period: strawberry.Private[tuple] = (None, None)
 

@@ -87,14 +87,26 @@ async def seed(session: AsyncSession) -> None:
                                       subject=rng.choice(["Intro call", "Sent catalogue", "Visited showroom"]),
                                       customer_id=customer.id, created_by=owner)
 
-    # Leads from the campaigns, a third of them converted, some into opportunities.
+    # Lead routing: trade-show leads go to a desk team (fewest open leads first), leads from the
+    # partner's domain to the first of the staff; the rest to the sales round robin.
+    sellers = [s.id for s in staff if s.role in ("sales", "manager")]
+    desk = await platform.create_team(session, name="Trade show desk")
+    for user_id in sellers:
+        await platform.add_team_member(session, team_id=desk.id, user_id=user_id)
+    await crm.create_lead_rule(session, name="Trade shows to the desk", source="trade show", team_id=desk.id)
+    if staff:
+        await crm.create_lead_rule(session, name="Partner referrals", email_domain="partner.example.cn",
+                                   user_id=staff[0].id)
+
+    # Leads from the campaigns, a third of them converted, some into opportunities; every fourth
+    # one is routed by the rules instead of given an owner.
     for i in range(max(4, scale // 5)):
         person = rng.choice(PEOPLE)
         campaign = rng.choice(campaigns)
         company = f"{rng.choice(PREFIXES)} {rng.choice(TRADES)} Lead {i}"
         lead = await crm.create_lead(session, name=person, company=company,
                                      email=f"lead{i}@prospects.example.cn", source=campaign.channel,
-                                     campaign_id=campaign.id, owner_id=rng.choice(owners))
+                                     campaign_id=campaign.id, owner_id=None if i % 4 == 1 else rng.choice(owners))
         if i % 3 == 0:
             await crm.convert_lead(session, lead_id=lead.id, create_opportunity_too=i % 2 == 0,
                                    amount=Decimal(rng.randrange(5_000, 60_000, 500)), actor=lead.owner_id)

@@ -19,6 +19,7 @@ from backend.core.money import check_currency, parse_amount, round_money
 from backend.core.validation import normalize_email, optional_text, required_text
 from backend.modules.crm import events as crm_events
 from backend.modules.crm.customers import CustomerFields, create_contact, create_customer, get_customer
+from backend.modules.crm.lead_rules import route_lead
 from backend.modules.crm.models import Campaign, CampaignMember, Contact, Customer, Lead, Opportunity
 from backend.modules.crm.pipeline import create_opportunity
 from backend.modules.platform import service as platform
@@ -47,27 +48,14 @@ async def get_lead(session: AsyncSession, *, lead_id: uuid.UUID, lock: bool = Fa
     return found
 
 
-async def next_assignee(session: AsyncSession) -> uuid.UUID | None:
-    """Round robin over the tenant's sales members: the one with the fewest open leads (new or
-    contacted), the longest-standing member first on a tie. None when the tenant has no sales member."""
-    from backend.modules.platform.models import Membership
-
-    m, lead = Membership.__table__, Lead.__table__
-    open_leads = (select(func.count()).select_from(lead).where(
-        lead.c.tenant_id == m.c.tenant_id, lead.c.owner_id == m.c.user_id, lead.c.status.in_(("new", "contacted")))
-        .scalar_subquery())
-    return await session.scalar(select(m.c.user_id).where(
-        m.c.tenant_id == _tenant_id(session), m.c.role == "sales", m.c.status == "active")
-        .order_by(open_leads, m.c.created_at, m.c.user_id).limit(1))
-
-
 async def create_lead(session: AsyncSession, *, name: str, company: str | None = None, email: str | None = None,
                       phone: str | None = None, source: str | None = None, campaign_id: uuid.UUID | None = None,
                       owner_id: uuid.UUID | None = None, created_by: uuid.UUID | None = None,
                       custom_fields: dict | None = None) -> Lead:
     """Record a lead (attributed to ``campaign_id`` when given, and made a member of it).
 
-    Without ``owner_id`` it goes to the next sales member in the round robin, else to its creator.
+    Without ``owner_id`` the assignment rules and the round robin choose one (``lead_rules``), else
+    it goes to its creator.
     """
     await platform.ensure_module_enabled(session, "crm")
     if campaign_id is not None:
@@ -75,7 +63,7 @@ async def create_lead(session: AsyncSession, *, name: str, company: str | None =
     if owner_id is not None and not await platform.is_member(session, user_id=owner_id):
         raise DomainError("NOT_FOUND", "The owner must be a member of this tenant.", "ownerId")
     if owner_id is None:
-        owner_id = await next_assignee(session) or created_by
+        owner_id = await route_lead(session, source=source, email=email, campaign_id=campaign_id) or created_by
     lead = Lead(name=required_text(name, field="name", max_length=200),
                 company=optional_text(company, field="company", max_length=200),
                 email=normalize_email(email) if email else None,

@@ -242,6 +242,29 @@ class Lead(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LeadAssignmentRule(TenantScoped, Base):
+    """Routes a new lead without an owner: the first rule (by position) whose conditions all hold
+    gives it to a user, or to the member of a team with the fewest open leads."""
+
+    __tablename__ = "crm_lead_rule"
+    __table_args__ = (
+        tenant_fk("campaign_id", "crm_campaign", ondelete="CASCADE"),
+        tenant_fk("team_id", "team", ondelete="CASCADE"),
+        CheckConstraint("num_nonnulls(user_id, team_id) = 1", name="one_assignee"),
+        CheckConstraint("num_nonnulls(source, email_domain, campaign_id) >= 1", name="condition"),
+        Index(None, "tenant_id", "position"),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int]
+    source: Mapped[str | None] = mapped_column(String(100))  # lower case; matched case-insensitively
+    email_domain: Mapped[str | None] = mapped_column(String(253))  # lower case; subdomains match too
+    campaign_id: Mapped[uuid.UUID | None]
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    team_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CampaignMember(TenantScoped, Base):
     """A customer, contact or lead reached by a campaign (exactly one of the three)."""
 

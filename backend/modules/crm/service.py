@@ -29,6 +29,9 @@ from backend.modules.crm.customers import (
     update_contact,
     update_customer,
 )
+from backend.modules.crm.lead_rules import create_rule as create_lead_rule
+from backend.modules.crm.lead_rules import delete_rule as delete_lead_rule
+from backend.modules.crm.lead_rules import list_rules as list_lead_rules
 from backend.modules.crm.leads import (
     CampaignResults,
     Conversion,
@@ -90,9 +93,11 @@ __all__ = [
     "create_contact",
     "create_customer",
     "create_lead",
+    "create_lead_rule",
     "create_opportunity",
     "crm_report",
     "customers_query",
+    "delete_lead_rule",
     "find_duplicate",
     "get_campaign",
     "get_case",
@@ -100,6 +105,7 @@ __all__ = [
     "get_lead",
     "get_opportunity",
     "get_stage",
+    "list_lead_rules",
     "list_stages",
     "lose",
     "merge_customers",

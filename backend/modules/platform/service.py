@@ -319,6 +319,7 @@ from backend.modules.platform.custom_fields import list_fields as list_fields  #
 from backend.modules.platform.custom_fields import validate_values as validate_values  # noqa: E402
 from backend.modules.platform.teams import add_team_member as add_team_member  # noqa: E402
 from backend.modules.platform.teams import create_team as create_team  # noqa: E402
+from backend.modules.platform.teams import get_team as get_team  # noqa: E402
 from backend.modules.platform.teams import remove_team_member as remove_team_member  # noqa: E402
 from backend.modules.platform.teams import team_members as team_members  # noqa: E402
 from backend.modules.platform.teams import teammates_of as teammates_of  # noqa: E402

@@ -1,6 +1,9 @@
-"""CRM settings and sharing: ``crmSettings``, ``crmSettingsUpdate``, ``customerShare``."""
+"""CRM settings and sharing: ``crmSettings``, ``crmSettingsUpdate``, ``customerShare``, and lead
+assignment rules (``leadAssignmentRules``, ``leadAssignmentRuleCreate``, ``leadAssignmentRuleDelete``)."""
 
 from __future__ import annotations
+
+import uuid
 
 import strawberry
 from strawberry.scalars import JSON
@@ -10,8 +13,11 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import decode_id
+from backend.core.ids import to_global_id
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.customers import CustomerPayload, _customer_payload
+from backend.modules.crm.graphql.types import user_loader
+from backend.modules.platform.graphql.types import UserType
 
 
 @strawberry.type(name="CrmSettings")
@@ -26,11 +32,68 @@ class CrmSettingsType:
         return cls(visibility=s.visibility.upper(), stale_after_days=s.stale_after_days, sla_hours=s.sla_hours)
 
 
+@strawberry.type(name="LeadAssignmentRule")
+class LeadAssignmentRuleType:
+    id: strawberry.ID
+    name: str
+    position: int = strawberry.field(description="1 = tried first.")
+    source: str | None = strawberry.field(description="Holds when the lead's source is this (ignoring case).")
+    email_domain: str | None = strawberry.field(description="Holds for emails at this domain or its subdomains.")
+    campaign_id: strawberry.ID | None = strawberry.field(description="Holds for leads of this campaign.")
+    team_id: strawberry.ID | None = strawberry.field(
+        description="Assign to the member of this team with the fewest open leads.")
+    user_pk: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="Assign to this user.")
+    async def user(self, info: Info) -> UserType | None:
+        return await user_loader(info.context).load(self.user_pk) if self.user_pk else None
+
+    @classmethod
+    def from_model(cls, r) -> LeadAssignmentRuleType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("LeadAssignmentRule", r.id), name=r.name, position=r.position, source=r.source,
+                   email_domain=r.email_domain,
+                   campaign_id=to_global_id("Campaign", r.campaign_id) if r.campaign_id else None,
+                   team_id=to_global_id("Team", r.team_id) if r.team_id else None, user_pk=r.user_id)
+
+
 @strawberry.type
 class Query:
     @gated_field(module="crm", permission="crm.read")
     async def crm_settings(self, info: Info) -> CrmSettingsType:
         return CrmSettingsType.from_model(await crm.settings_for(info.context.session))
+
+    @gated_field(module="crm", permission="crm.read",
+                 description="The rules that route new leads without an owner, in the order they are tried.")
+    async def lead_assignment_rules(self, info: Info) -> list[LeadAssignmentRuleType]:
+        return [LeadAssignmentRuleType.from_model(r) for r in await crm.list_lead_rules(info.context.session)]
+
+
+@strawberry.input
+class LeadAssignmentRuleCreateInput:
+    name: str
+    position: int | None = strawberry.field(default=None, description="1 = first; default: last.")
+    source: str | None = None
+    email_domain: str | None = None
+    campaign_id: strawberry.ID | None = None
+    user_id: strawberry.ID | None = strawberry.field(default=None, description="Exactly one of userId and teamId.")
+    team_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class LeadAssignmentRulePayload:
+    rule: LeadAssignmentRuleType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LeadAssignmentRuleDeleteInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class LeadAssignmentRuleDeletePayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -66,6 +129,33 @@ class Mutation:
             return CrmSettingsUpdatePayload(settings=CrmSettingsType.from_model(settings))
 
         return await run_mutation(info, CrmSettingsUpdatePayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.admin")
+    async def lead_assignment_rule_create(self, info: Info,
+                                          input: LeadAssignmentRuleCreateInput) -> LeadAssignmentRulePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> LeadAssignmentRulePayload:
+            rule = await crm.create_lead_rule(
+                ctx.session, name=input.name, position=input.position, source=input.source,  # type: ignore[arg-type]
+                email_domain=input.email_domain,
+                campaign_id=decode_id(input.campaign_id, "Campaign", field="campaignId") if input.campaign_id else None,
+                user_id=decode_id(input.user_id, "User", field="userId") if input.user_id else None,
+                team_id=decode_id(input.team_id, "Team", field="teamId") if input.team_id else None)
+            return LeadAssignmentRulePayload(rule=LeadAssignmentRuleType.from_model(rule))
+
+        return await run_mutation(info, LeadAssignmentRulePayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.admin")
+    async def lead_assignment_rule_delete(self, info: Info,
+                                          input: LeadAssignmentRuleDeleteInput) -> LeadAssignmentRuleDeletePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> LeadAssignmentRuleDeletePayload:
+            await crm.delete_lead_rule(ctx.session, rule_id=decode_id(input.id, "LeadAssignmentRule"))  # type: ignore[arg-type]
+            return LeadAssignmentRuleDeletePayload(deleted_id=input.id)
+
+        return await run_mutation(info, LeadAssignmentRuleDeletePayload, operation, input)
 
     @gated_mutation(module="crm", permission="crm.write")
     async def customer_share(self, info: Info, input: CustomerShareInput) -> CustomerPayload:

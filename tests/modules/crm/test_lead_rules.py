@@ -104,3 +104,13 @@ async def test_bad_rules_are_refused_and_write_nothing(api, api_factory, office)
     r = await api.gql(sales["access_token"], CREATE, {"in": {"name": "Mine", "source": "web",
                                                              "userId": users["ann"]["id"]}})
     assert r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_rules_created_at_once_keep_distinct_positions(api, office):
+    import asyncio
+
+    t, ann = office["token"], office["users"]["ann"]["id"]
+    await asyncio.gather(*(api.gql(t, CREATE, {"in": {"name": f"Rule {i}", "source": f"s{i}", "userId": ann,
+                                                      "position": 1}}) for i in range(6)))
+    rules = (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]
+    assert sorted(x["position"] for x in rules) == [1, 2, 3, 4, 5, 6]

@@ -1,8 +1,9 @@
 """Mutation payload errors and the mapping of exceptions to GraphQL errors.
 
 Business-rule failures are data (``userErrors``) and write nothing: ``run_mutation`` runs the
-service call inside a SAVEPOINT and rolls it back on DomainError. Anything a resolver raises that is
-not an ApiError is unexpected: it is logged with the request id and answered as INTERNAL with that
+service call inside a SAVEPOINT and rolls it back on DomainError. A DomainError that reaches a query
+(bad filter input) is answered with its code, message and field. Anything else a resolver raises
+that is not an ApiError is unexpected: it is logged with the request id and answered as INTERNAL with that
 id, never with its message.
 """
 
@@ -107,6 +108,11 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["message"] = original.message
         extensions.update(original.extensions)
         extensions["code"] = original.code
+    elif isinstance(original, DomainError):  # bad input to a query (mutations answer userErrors)
+        formatted["message"] = original.message
+        extensions["code"] = original.code
+        if original.field:
+            extensions["field"] = original.field
     elif isinstance(original, GraphQLError):  # e.g. variable coercion
         extensions.setdefault("code", "BAD_USER_INPUT")
     else:

@@ -95,6 +95,8 @@ class Opportunity(TenantScoped, Base):
         CheckConstraint("amount >= 0", name="amount"),
         Index(None, "tenant_id", "customer_id"),
         Index(None, "tenant_id", "status", "stage_id"),
+        Index("ix_crm_opportunity_custom_fields", "tenant_id", "custom_fields", postgresql_using="gin",
+              postgresql_ops={"custom_fields": "jsonb_path_ops"}),
     )
 
     customer_id: Mapped[uuid.UUID]
@@ -223,6 +225,8 @@ class Lead(TenantScoped, Base):
         tenant_fk("opportunity_id", "crm_opportunity"),
         CheckConstraint("status IN ('new', 'contacted', 'qualified', 'converted', 'disqualified')", name="status"),
         Index(None, "tenant_id", "status", "created_at"),
+        Index("ix_crm_lead_custom_fields", "tenant_id", "custom_fields", postgresql_using="gin",
+              postgresql_ops={"custom_fields": "jsonb_path_ops"}),
     )
 
     name: Mapped[str] = mapped_column(String(200))

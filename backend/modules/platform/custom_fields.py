@@ -89,6 +89,25 @@ def _coerce(definition: CustomField, value: Any) -> Any:
     return value
 
 
+async def filter_custom_values(session: AsyncSession, *, entity: str, values: Any) -> dict[str, Any] | None:
+    """``values`` of a filter (all must match) in the form they are stored in, so that
+    ``{"score": 7}`` finds a stored ``"7"``; an unknown key is an error, a null value is ignored."""
+    if values is None:
+        return None
+    if not isinstance(values, dict):
+        raise DomainError("INVALID_VALUE", 'Filter custom fields with an object such as {"tier": "gold"}.',
+                          "customFields")
+    definitions = {d.key: d for d in await list_fields(session, entity=entity)}
+    out = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise DomainError("UNKNOWN_CUSTOM_FIELD", f"There is no custom field {key!r}.", ["customFields", key])
+        if value is not None:
+            out[key] = _coerce(definition, value)
+    return out or None
+
+
 async def validate_values(session: AsyncSession, *, entity: str, values: dict[str, Any] | None,
                           current: dict[str, Any] | None = None) -> dict[str, Any]:
     """The entity's new custom field values: ``current`` updated with ``values`` (null removes one),

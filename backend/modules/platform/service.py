@@ -315,6 +315,7 @@ async def users_by_ids(session: AsyncSession, *, user_ids: list[uuid.UUID]) -> d
 
 # Custom fields are a platform service that modules reach through this namespace.
 from backend.modules.platform.custom_fields import define_field as define_field  # noqa: E402
+from backend.modules.platform.custom_fields import filter_custom_values as filter_custom_values  # noqa: E402
 from backend.modules.platform.custom_fields import list_fields as list_fields  # noqa: E402
 from backend.modules.platform.custom_fields import validate_values as validate_values  # noqa: E402
 from backend.modules.platform.teams import add_team_member as add_team_member  # noqa: E402

@@ -76,3 +76,19 @@ async def test_contacts_leads_and_opportunities_take_custom_fields_too(api):
     r = await api.gql(t, 'mutation($c: ID!) { opportunityCreate(input: {customerId: $c, name: "Rush", amount: "1", '
                          "customFields: {rush: true}}) { opportunity { customFields } } }", {"c": c["id"]})
     assert r.json()["data"]["opportunityCreate"]["opportunity"]["customFields"] == {"rush": True}
+    # Lists filter by custom fields in the stored form: the number 12000 finds "12000".
+    await api.gql(t, 'mutation { leadCreate(input: {name: "Small Budget", customFields: {budget: "500"}}) '
+                     "{ userErrors { code } } }")
+    r = await api.gql(t, "query($f: JSON) { leads(customFields: $f) { nodes { name } } }", {"f": {"budget": 12000}})
+    assert r.json()["data"]["leads"]["nodes"] == [{"name": "Wu Hao"}]
+    await api.gql(t, 'mutation($c: ID!) { opportunityCreate(input: {customerId: $c, name: "Calm", amount: "1", '
+                     "customFields: {rush: false}}) { userErrors { code } } }", {"c": c["id"]})
+    opps = "query($f: OpportunityFilter) { opportunities(filter: $f) { nodes { name } } }"
+    r = await api.gql(t, opps, {"f": {"customFields": {"rush": True}}})
+    assert r.json()["data"]["opportunities"]["nodes"] == [{"name": "Rush"}]
+    r = await api.gql(t, opps, {"f": {"customFields": {"colour": "red"}}})
+    assert r.json()["errors"][0]["extensions"] == {"code": "UNKNOWN_CUSTOM_FIELD", "field": ["customFields", "colour"]}
+    r = await api.gql(t, opps, {"f": {"stageId": "not-an-id"}})
+    assert r.json()["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": ["stageId"]}
+    r = await api.gql(t, "query($f: JSON) { leads(customFields: $f) { nodes { name } } }", {"f": {"budget": "lots"}})
+    assert r.json()["errors"][0]["extensions"]["code"] == "INVALID_VALUE"

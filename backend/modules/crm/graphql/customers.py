@@ -19,6 +19,7 @@ from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, pa
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
 from backend.modules.crm.models import Contact, Customer
+from backend.modules.platform import service as platform
 
 _customer = Customer.__table__
 _contact = Contact.__table__
@@ -90,7 +91,8 @@ class Query:
                 owner_id=decode_id(filter.owner_id, "User", field="ownerId") if filter.owner_id else None,
                 tag=filter.tag, created_after=filter.created_after, created_before=filter.created_before,
                 include_archived=filter.include_archived,
-                custom_fields=filter.custom_fields if isinstance(filter.custom_fields, dict) else None)
+                custom_fields=await platform.filter_custom_values(ctx.session, entity="crm.customer",  # type: ignore[arg-type]
+                                                                  values=filter.custom_fields))
         sort = sort or CustomerSort()
         return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt),  # type: ignore[arg-type]
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,

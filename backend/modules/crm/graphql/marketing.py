@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from backend.modules.crm.graphql.customers import customer_loader, load_contacts
 from backend.modules.crm.graphql.sales import load_opportunities
 from backend.modules.crm.graphql.types import ContactType, CustomerType, OpportunityType, user_loader
 from backend.modules.crm.models import Campaign, Lead
+from backend.modules.platform import service as platform
 from backend.modules.platform.graphql.types import UserType
 
 _lead = Lead.__table__
@@ -148,9 +150,14 @@ async def load_campaigns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid
 class Query:
     @gated_field(module="crm", permission="crm.read", description="Newest first.")
     async def leads(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
-                    before: str | None = None, status: LeadStatus | None = None) -> Connection[LeadType]:
+                    before: str | None = None, status: LeadStatus | None = None,
+                    custom_fields: Annotated[JSON | None, strawberry.argument(
+                        description='e.g. {"budget": 12000}: all must match.')] = None) -> Connection[LeadType]:
         ctx: RequestContext = info.context
         stmt = select(_lead).where(_lead.c.tenant_id == ctx.principal.tenant_id)
+        wanted = await platform.filter_custom_values(ctx.session, entity="crm.lead", values=custom_fields)  # type: ignore[arg-type]
+        if wanted:
+            stmt = stmt.where(_lead.c.custom_fields.contains(wanted))
         if status is not None:
             stmt = stmt.where(_lead.c.status == status.value)
         return await keyset_page(ctx.session, stmt, args=page_args(first, after, last, before), id_col=_lead.c.id,  # type: ignore[arg-type]

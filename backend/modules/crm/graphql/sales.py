@@ -28,6 +28,7 @@ from backend.modules.crm.graphql.types import (
     PipelineStageType,
 )
 from backend.modules.crm.models import Activity, Opportunity
+from backend.modules.platform import service as platform
 
 if TYPE_CHECKING:
     from backend.modules.crm.graphql.marketing import CampaignType
@@ -55,6 +56,7 @@ class OpportunityFilter:
     customer_id: strawberry.ID | None = None
     owner_id: strawberry.ID | None = None
     stale: bool | None = strawberry.field(default=None, description="Only stale (true) or fresh (false) ones.")
+    custom_fields: JSON | None = strawberry.field(default=None, description='e.g. {"rush": true}: all must match.')
 
 
 @strawberry.input
@@ -197,6 +199,10 @@ class Query:
                 days = (await crm.settings_for(ctx.session)).stale_after_days  # type: ignore[arg-type]
                 condition = crm.stale_condition(ctx.principal.tenant_id, days)
                 stmt = stmt.where(condition if filter.stale else ~condition)
+            wanted = await platform.filter_custom_values(ctx.session, entity="crm.opportunity",  # type: ignore[arg-type]
+                                                         values=filter.custom_fields)
+            if wanted:
+                stmt = stmt.where(_opp.c.custom_fields.contains(wanted))
         return await keyset_page(ctx.session, stmt, args=page_args(first, after, last, before), id_col=_opp.c.id,  # type: ignore[arg-type]
                                  sort_col=_opp.c.created_at, descending=True, to_node=OpportunityType.from_row)
 

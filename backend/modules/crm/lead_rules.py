@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,14 +80,10 @@ async def list_rules(session: AsyncSession) -> list[LeadAssignmentRule]:
     return list(rows.scalars())
 
 
-async def create_rule(session: AsyncSession, *, name: str, position: int | None = None, source: str | None = None,
-                      email_domain: str | None = None, campaign_id: uuid.UUID | None = None,
-                      user_id: uuid.UUID | None = None, team_id: uuid.UUID | None = None) -> LeadAssignmentRule:
-    """Add a rule at ``position`` (1 = first; the rules from there on move down) or last."""
-    from backend.modules.crm.leads import get_campaign
+UNCHANGED: Any = object()  # an update argument left out
 
-    await platform.ensure_module_enabled(session, "crm")
-    name = required_text(name, field="name", max_length=100)
+
+def _clean_conditions(source: str | None, email_domain: str | None) -> tuple[str | None, str | None]:
     source = optional_text(source, field="source", max_length=100)
     source = source.lower() if source else None
     if email_domain is not None and email_domain.strip():
@@ -95,33 +92,104 @@ async def create_rule(session: AsyncSession, *, name: str, position: int | None 
             raise DomainError("INVALID_DOMAIN", "Give a domain such as example.com.", "emailDomain")
     else:
         email_domain = None
-    if source is None and email_domain is None and campaign_id is None:
+    return source, email_domain
+
+
+async def _check_rule(session: AsyncSession, rule: LeadAssignmentRule, *, check_campaign: bool,
+                      check_user: bool, check_team: bool) -> None:
+    from backend.modules.crm.leads import get_campaign
+
+    if rule.source is None and rule.email_domain is None and rule.campaign_id is None:
         raise DomainError("NO_CONDITION", "Give at least one of source, emailDomain and campaignId.", "source")
-    if (user_id is None) == (team_id is None):
+    if (rule.user_id is None) == (rule.team_id is None):
         raise DomainError("ONE_ASSIGNEE", "Assign to a user or to a team (exactly one).", "userId")
-    if campaign_id is not None:
-        await get_campaign(session, campaign_id=campaign_id)
-    if user_id is not None and not await platform.is_member(session, user_id=user_id):
+    if check_campaign and rule.campaign_id is not None:
+        await get_campaign(session, campaign_id=rule.campaign_id)
+    if check_user and rule.user_id is not None and not await platform.is_member(session, user_id=rule.user_id):
         raise DomainError("NOT_FOUND", "The user must be a member of this tenant.", "userId")
-    if team_id is not None:
-        await platform.get_team(session, team_id=team_id)
-    tenant_id = _tenant_id(session)
-    rule_table = LeadAssignmentRule.__table__
-    # Serialise rule edits of a tenant so positions stay a sequence.
+    if check_team and rule.team_id is not None:
+        await platform.get_team(session, team_id=rule.team_id)
+
+
+async def _lock_rules(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Serialise rule edits of a tenant so positions stay the sequence 1..n; returns n."""
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crm_lead_rule:{tenant_id}"))))
-    last = await session.scalar(select(func.coalesce(func.max(rule_table.c.position), 0))
+    rule_table = LeadAssignmentRule.__table__
+    return await session.scalar(select(func.coalesce(func.max(rule_table.c.position), 0))
                                 .where(rule_table.c.tenant_id == tenant_id))
+
+
+async def _shift(session: AsyncSession, tenant_id: uuid.UUID, *, start: int, stop: int | None, by: int) -> None:
+    """Move the rules at positions start..stop (inclusive; stop None = to the end) by ``by``."""
+    rule_table = LeadAssignmentRule.__table__
+    where = [rule_table.c.tenant_id == tenant_id, rule_table.c.position >= start]
+    if stop is not None:
+        where.append(rule_table.c.position <= stop)
+    await session.execute(update(rule_table).where(*where).values(position=rule_table.c.position + by))
+
+
+async def create_rule(session: AsyncSession, *, name: str, position: int | None = None, source: str | None = None,
+                      email_domain: str | None = None, campaign_id: uuid.UUID | None = None,
+                      user_id: uuid.UUID | None = None, team_id: uuid.UUID | None = None) -> LeadAssignmentRule:
+    """Add a rule at ``position`` (1 = first; the rules from there on move down) or last."""
+    await platform.ensure_module_enabled(session, "crm")
+    source, email_domain = _clean_conditions(source, email_domain)
+    rule = LeadAssignmentRule(name=required_text(name, field="name", max_length=100), source=source,
+                              email_domain=email_domain, campaign_id=campaign_id, user_id=user_id, team_id=team_id)
+    await _check_rule(session, rule, check_campaign=True, check_user=True, check_team=True)
+    if position is not None and position < 1:
+        raise DomainError("INVALID_POSITION", "Positions start at 1.", "position")
+    tenant_id = _tenant_id(session)
+    last = await _lock_rules(session, tenant_id)
     if position is None or position > last:
         position = last + 1
-    elif position < 1:
-        raise DomainError("INVALID_POSITION", "Positions start at 1.", "position")
     else:
-        await session.execute(update(rule_table).where(rule_table.c.tenant_id == tenant_id,
-                                                       rule_table.c.position >= position)
-                              .values(position=rule_table.c.position + 1))
-    rule = LeadAssignmentRule(name=name, position=position, source=source, email_domain=email_domain,
-                              campaign_id=campaign_id, user_id=user_id, team_id=team_id)
+        await _shift(session, tenant_id, start=position, stop=None, by=1)
+    rule.position = position
     session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def update_rule(session: AsyncSession, *, rule_id: uuid.UUID, name: Any = UNCHANGED, position: Any = UNCHANGED,
+                      source: Any = UNCHANGED, email_domain: Any = UNCHANGED, campaign_id: Any = UNCHANGED,
+                      user_id: Any = UNCHANGED, team_id: Any = UNCHANGED) -> LeadAssignmentRule:
+    """Change a rule: arguments left out stay; a null condition is removed; giving a user replaces
+    the team and the other way round; a new position moves the rules in between."""
+    await platform.ensure_module_enabled(session, "crm")
+    tenant_id = _tenant_id(session)
+    last = await _lock_rules(session, tenant_id)
+    rule = (await session.execute(select(LeadAssignmentRule).where(
+        LeadAssignmentRule.tenant_id == tenant_id, LeadAssignmentRule.id == rule_id))).scalar_one_or_none()
+    if rule is None:
+        raise DomainError("NOT_FOUND", "No lead assignment rule with this ID.", "id")
+    if name is not UNCHANGED:
+        rule.name = required_text(name, field="name", max_length=100)
+    if source is not UNCHANGED:
+        rule.source = _clean_conditions(source, None)[0]
+    if email_domain is not UNCHANGED:
+        rule.email_domain = _clean_conditions(None, email_domain)[1]
+    if campaign_id is not UNCHANGED:
+        rule.campaign_id = campaign_id
+    if user_id is not UNCHANGED:
+        rule.user_id = user_id
+        if user_id is not None and team_id is UNCHANGED:
+            rule.team_id = None
+    if team_id is not UNCHANGED:
+        rule.team_id = team_id
+        if team_id is not None and user_id is UNCHANGED:
+            rule.user_id = None
+    await _check_rule(session, rule, check_campaign=campaign_id is not UNCHANGED,
+                      check_user=user_id is not UNCHANGED, check_team=team_id is not UNCHANGED)
+    if position is not UNCHANGED and position is not None:
+        if position < 1:
+            raise DomainError("INVALID_POSITION", "Positions start at 1.", "position")
+        target, current = min(position, last), rule.position
+        if target < current:
+            await _shift(session, tenant_id, start=target, stop=current - 1, by=1)
+        elif target > current:
+            await _shift(session, tenant_id, start=current + 1, stop=target, by=-1)
+        rule.position = target
     await session.flush()
     return rule
 
@@ -130,12 +198,10 @@ async def delete_rule(session: AsyncSession, *, rule_id: uuid.UUID) -> None:
     await platform.ensure_module_enabled(session, "crm")
     tenant_id = _tenant_id(session)
     rule_table = LeadAssignmentRule.__table__
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crm_lead_rule:{tenant_id}"))))
+    await _lock_rules(session, tenant_id)
     position = await session.scalar(delete(rule_table).where(rule_table.c.tenant_id == tenant_id,
                                                              rule_table.c.id == rule_id)
                                     .returning(rule_table.c.position))
     if position is None:
         raise DomainError("NOT_FOUND", "No lead assignment rule with this ID.", "id")
-    await session.execute(update(rule_table).where(rule_table.c.tenant_id == tenant_id,
-                                                   rule_table.c.position > position)
-                          .values(position=rule_table.c.position - 1))
+    await _shift(session, tenant_id, start=position + 1, stop=None, by=-1)

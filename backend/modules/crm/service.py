@@ -32,6 +32,7 @@ from backend.modules.crm.customers import (
 from backend.modules.crm.lead_rules import create_rule as create_lead_rule
 from backend.modules.crm.lead_rules import delete_rule as delete_lead_rule
 from backend.modules.crm.lead_rules import list_rules as list_lead_rules
+from backend.modules.crm.lead_rules import update_rule as update_lead_rule
 from backend.modules.crm.leads import (
     CampaignResults,
     Conversion,
@@ -120,6 +121,7 @@ __all__ = [
     "stale_opportunity_ids",
     "update_contact",
     "update_customer",
+    "update_lead_rule",
     "update_settings",
     "win",
 ]

@@ -114,3 +114,38 @@ async def test_rules_created_at_once_keep_distinct_positions(api, office):
                                                       "position": 1}}) for i in range(6)))
     rules = (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]
     assert sorted(x["position"] for x in rules) == [1, 2, 3, 4, 5, 6]
+
+
+UPDATE = """mutation($in: LeadAssignmentRuleUpdateInput!) { leadAssignmentRuleUpdate(input: $in) {
+  rule { name position source emailDomain teamId user { email } } userErrors { field code } } }"""
+
+
+async def test_a_rule_is_edited_in_place(api, office):
+    t, users = office["token"], office["users"]
+    made = []
+    for i in range(3):
+        r = await api.gql(t, CREATE, {"in": {"name": f"R{i + 1}", "source": f"s{i + 1}", "userId": users["ann"]["id"]}})
+        made.append(r.json()["data"]["leadAssignmentRuleCreate"]["rule"]["id"])
+    # Move R3 first, switch it to the team, and swap its source for a domain.
+    r = await api.gql(t, UPDATE, {"in": {"id": made[2], "position": 1, "teamId": office["team"], "source": None,
+                                         "emailDomain": "fair.example"}})
+    rule = r.json()["data"]["leadAssignmentRuleUpdate"]
+    assert rule["userErrors"] == [] and rule["rule"] == {
+        "name": "R3", "position": 1, "source": None, "emailDomain": "fair.example", "teamId": office["team"],
+        "user": None}
+    names = [(x["name"], x["position"]) for x in (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]]
+    assert names == [("R3", 1), ("R1", 2), ("R2", 3)]
+    assert await owner_of(api, t, email="z@fair.example") in {users["bob"]["email"], users["cyd"]["email"]}
+    # Moving down, past the end, lands last; the others close up.
+    await api.gql(t, UPDATE, {"in": {"id": made[2], "position": 9}})
+    names = [(x["name"], x["position"]) for x in (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]]
+    assert names == [("R1", 1), ("R2", 2), ("R3", 3)]
+    # An edit that leaves no condition, or a bad domain, is refused and changes nothing.
+    r = await api.gql(t, UPDATE, {"in": {"id": made[2], "emailDomain": None, "name": "Renamed"}})
+    assert r.json()["data"]["leadAssignmentRuleUpdate"]["userErrors"] == [{"field": ["input", "source"],
+                                                                          "code": "NO_CONDITION"}]
+    r = await api.gql(t, UPDATE, {"in": {"id": made[0], "userId": None}})
+    assert r.json()["data"]["leadAssignmentRuleUpdate"]["userErrors"][0]["code"] == "ONE_ASSIGNEE"
+    rules = (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]
+    assert rules[2]["name"] == "R3" and rules[2]["emailDomain"] == "fair.example"
+    assert rules[0]["user"] == {"email": users["ann"]["email"]}

@@ -1,5 +1,6 @@
 """CRM settings and sharing: ``crmSettings``, ``crmSettingsUpdate``, ``customerShare``, and lead
-assignment rules (``leadAssignmentRules``, ``leadAssignmentRuleCreate``, ``leadAssignmentRuleDelete``)."""
+assignment rules (``leadAssignmentRules``, ``leadAssignmentRuleCreate``, ``leadAssignmentRuleUpdate``,
+``leadAssignmentRuleDelete``)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,18 @@ class LeadAssignmentRulePayload:
 
 
 @strawberry.input
+class LeadAssignmentRuleUpdateInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    position: int | None = strawberry.field(default=strawberry.UNSET, description="Moves the rules in between.")
+    source: str | None = strawberry.field(default=strawberry.UNSET, description="null removes the condition.")
+    email_domain: str | None = strawberry.UNSET
+    campaign_id: strawberry.ID | None = strawberry.UNSET
+    user_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Replaces the team.")
+    team_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Replaces the user.")
+
+
+@strawberry.input
 class LeadAssignmentRuleDeleteInput:
     id: strawberry.ID
 
@@ -142,6 +155,25 @@ class Mutation:
                 campaign_id=decode_id(input.campaign_id, "Campaign", field="campaignId") if input.campaign_id else None,
                 user_id=decode_id(input.user_id, "User", field="userId") if input.user_id else None,
                 team_id=decode_id(input.team_id, "Team", field="teamId") if input.team_id else None)
+            return LeadAssignmentRulePayload(rule=LeadAssignmentRuleType.from_model(rule))
+
+        return await run_mutation(info, LeadAssignmentRulePayload, operation, input)
+
+    @gated_mutation(module="crm", permission="crm.admin")
+    async def lead_assignment_rule_update(self, info: Info,
+                                          input: LeadAssignmentRuleUpdateInput) -> LeadAssignmentRulePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> LeadAssignmentRulePayload:
+            changes = {key: getattr(input, key) for key in ("name", "position", "source", "email_domain")
+                       if getattr(input, key) is not strawberry.UNSET}
+            for key, type_name, field in (("campaign_id", "Campaign", "campaignId"), ("user_id", "User", "userId"),
+                                          ("team_id", "Team", "teamId")):
+                value = getattr(input, key)
+                if value is not strawberry.UNSET:
+                    changes[key] = decode_id(value, type_name, field=field) if value is not None else None
+            rule = await crm.update_lead_rule(ctx.session, rule_id=decode_id(input.id, "LeadAssignmentRule"),  # type: ignore[arg-type]
+                                              **changes)
             return LeadAssignmentRulePayload(rule=LeadAssignmentRuleType.from_model(rule))
 
         return await run_mutation(info, LeadAssignmentRulePayload, operation, input)

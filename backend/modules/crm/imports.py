@@ -160,6 +160,41 @@ def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: Imp
             yield cleaned
 
 
+def _any(column, values: list, name: str):  # type: ignore[no-untyped-def]
+    """``column = ANY(:name)``: one array parameter however many values there are."""
+    return column == any_(bindparam(name, values, type_=ARRAY(column.type)))
+
+
+async def _start(session: AsyncSession, mode: str, dry_run: bool) -> ImportReport:
+    await platform.ensure_module_enabled(session, "crm")
+    if mode not in ("all_or_nothing", "skip_invalid"):
+        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    return ImportReport(dry_run=dry_run)
+
+
+def _stop_before_writing(report: ImportReport, mode: str) -> bool:
+    """Count the invalid rows; True for a dry run, or when one bad row stops an all-or-nothing import."""
+    report.errors.sort(key=lambda e: e.row)
+    report.skipped = len({e.row for e in report.errors})
+    return report.dry_run or bool(report.errors and mode == "all_or_nothing")
+
+
+async def _refresh_statistics(session: AsyncSession, table, inserted: int) -> None:  # type: ignore[no-untyped-def]
+    if inserted >= REFRESH_AFTER:
+        # Fresh statistics, so foreign-key checks against what was just inserted use the index
+        # (see migration 0008); without it a large import can turn quadratic.
+        await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": table.name})
+
+
+async def _finish(session: AsyncSession, report: ImportReport, event, *, created: int,  # type: ignore[no-untyped-def]
+                  updated: int) -> ImportReport:
+    """Record the counts and emit the one summary event of the import."""
+    report.created, report.updated, report.written = created, updated, True
+    await events.emit(session, event, aggregate_id=to_global_id("Tenant", session.info["tenant_id"]),
+                      payload={"created": created, "updated": updated, "skipped": report.skipped})
+    return report
+
+
 async def _update_many(session: AsyncSession, table, tenant_id: uuid.UUID,  # type: ignore[no-untyped-def]
                        updates: list[tuple[uuid.UUID, dict[str, Any]]], **fixed: Any) -> None:
     """Update rows by ID in batches (executemany of one statement); None or [] keeps a column's value."""
@@ -179,14 +214,10 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
                            mode: str = "all_or_nothing", dry_run: bool = False,
                            owner_id: uuid.UUID | None = None) -> ImportReport:
     """Import customers from CSV text lines; see the module docstring for the rules."""
-    await platform.ensure_module_enabled(session, "crm")
-    if mode not in ("all_or_nothing", "skip_invalid"):
-        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    report = await _start(session, mode, dry_run)
     tenant_id: uuid.UUID = session.info["tenant_id"]
-    report = ImportReport(dry_run=dry_run)
     rows = list(parse_rows(lines, mapping, report))
-    report.skipped = len({e.row for e in report.errors})
-    if dry_run or (report.errors and mode == "all_or_nothing"):
+    if _stop_before_writing(report, mode):
         return report
 
     existing: dict[str, uuid.UUID] = {}
@@ -224,15 +255,10 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
         for start in range(0, len(batch_rows), BATCH):
             # executemany: one prepared statement, rows sent in batches (SQLAlchemy's insertmanyvalues)
             await session.execute(insert(table), batch_rows[start:start + BATCH])
-        if len(batch_rows) >= REFRESH_AFTER:
-            # Fresh statistics, so foreign-key checks against what we just inserted use the index
-            # (see migration 0008); without it a large import can turn quadratic.
-            await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": table.name})
+        await _refresh_statistics(session, table, len(batch_rows))
     await _update_many(session, _customer, tenant_id, updates, updated_at=now)
-    report.created, report.updated, report.written = len(new_customers), len(updates), True
-    await events.emit(session, crm_events.CUSTOMERS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
-                      payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
-    return report
+    return await _finish(session, report, crm_events.CUSTOMERS_IMPORTED, created=len(new_customers),
+                         updated=len(updates))
 
 
 async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
@@ -242,15 +268,11 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
     a row whose email matches an open lead updates it."""
     from backend.modules.crm.models import Lead
 
-    await platform.ensure_module_enabled(session, "crm")
-    if mode not in ("all_or_nothing", "skip_invalid"):
-        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    report = await _start(session, mode, dry_run)
     tenant_id: uuid.UUID = session.info["tenant_id"]
     lead = Lead.__table__
-    report = ImportReport(dry_run=dry_run)
     rows = list(parse_rows(lines, mapping, report, fields=LEAD_FIELDS, clean=_clean_lead))
-    report.skipped = len({e.row for e in report.errors})
-    if dry_run or (report.errors and mode == "all_or_nothing"):
+    if _stop_before_writing(report, mode):
         return report
     existing = {email: lid for lid, email in await session.execute(select(lead.c.id, func.lower(lead.c.email)).where(
         lead.c.tenant_id == tenant_id, lead.c.email.is_not(None), lead.c.status.in_(LEAD_STATUSES)))}
@@ -270,10 +292,7 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
     for start in range(0, len(new_leads), BATCH):
         await session.execute(insert(lead), new_leads[start:start + BATCH])
     await _update_many(session, lead, tenant_id, updates)
-    report.created, report.updated, report.written = len(new_leads), len(updates), True
-    await events.emit(session, crm_events.LEADS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
-                      payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
-    return report
+    return await _finish(session, report, crm_events.LEADS_IMPORTED, created=len(new_leads), updated=len(updates))
 
 
 CONTACT_FIELDS = ("id", "customer_id", "customer_external_reference", "customer", "name", "title", "email", "phone",
@@ -315,11 +334,8 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
     customer's primary one; a customer without a primary contact gets its first imported one.
     """
     del owner_id  # contacts belong to their customer's owner
-    await platform.ensure_module_enabled(session, "crm")
-    if mode not in ("all_or_nothing", "skip_invalid"):
-        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    report = await _start(session, mode, dry_run)
     tenant_id: uuid.UUID = session.info["tenant_id"]
-    report = ImportReport(dry_run=dry_run)
     rows = list(parse_rows(lines, mapping, report, fields=CONTACT_FIELDS, clean=_clean_contact))
 
     # The customers the rows name, in one query; row-level security leaves out those the caller may not see.
@@ -332,9 +348,7 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
     if ids or refs or names:
         found = await session.execute(select(_customer.c.id, _customer.c.external_ref, _customer.c.name).where(
             _customer.c.tenant_id == tenant_id, _customer.c.archived_at.is_(None),
-            or_(_customer.c.id == any_(bindparam("ids", ids, type_=ARRAY(_customer.c.id.type))),
-                _customer.c.external_ref == any_(bindparam("refs", refs,
-                                                           type_=ARRAY(_customer.c.external_ref.type))),
+            or_(_any(_customer.c.id, ids, "ids"), _any(_customer.c.external_ref, refs, "refs"),
                 func.lower(_customer.c.name) == any_(bindparam("names", names, type_=ARRAY(_customer.c.name.type))))))
         for cid, ref, name in found:
             by_id.add(cid)
@@ -366,8 +380,7 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
     for contact_id, customer_id, email, primary in await session.execute(select(
             _contact.c.id, _contact.c.customer_id, func.lower(_contact.c.email), _contact.c.is_primary).where(
             _contact.c.tenant_id == tenant_id,
-            _contact.c.customer_id == any_(bindparam("customers", customer_ids,
-                                                     type_=ARRAY(_contact.c.customer_id.type))))):
+            _any(_contact.c.customer_id, customer_ids, "customers"))):
         existing_ids[contact_id] = customer_id
         if email:
             by_email[(customer_id, email)] = contact_id
@@ -386,9 +399,7 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
             else:
                 primary_row[row["customer_id"]] = row["_row"]
     resolved = [r for r in resolved if not r.get("_bad")]
-    report.errors.sort(key=lambda e: e.row)
-    report.skipped = len({e.row for e in report.errors})
-    if dry_run or (report.errors and mode == "all_or_nothing"):
+    if _stop_before_writing(report, mode):
         return report
 
     now = utcnow()
@@ -411,20 +422,15 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
     primaries = list(chosen.values())
     for start in range(0, len(new_contacts), BATCH):
         await session.execute(insert(_contact), new_contacts[start:start + BATCH])
-    if len(new_contacts) >= REFRESH_AFTER:
-        await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": _contact.name})
+    await _refresh_statistics(session, _contact, len(new_contacts))
     await _update_many(session, _contact, tenant_id, updates)
     if primaries:
         # Primary flags last: on each customer that gets a new primary contact, it is the only one.
-        new_primary = bindparam("primaries", primaries, type_=ARRAY(_contact.c.id.type))
         await session.execute(update(_contact).where(
-            _contact.c.tenant_id == tenant_id,
-            _contact.c.customer_id == any_(bindparam("owners", list(chosen), type_=ARRAY(_contact.c.customer_id.type))))
-            .values(is_primary=_contact.c.id == any_(new_primary)))
-    report.created, report.updated, report.written = len(new_contacts), len(updates), True
-    await events.emit(session, crm_events.CONTACTS_IMPORTED, aggregate_id=to_global_id("Tenant", tenant_id),
-                      payload={"created": report.created, "updated": report.updated, "skipped": report.skipped})
-    return report
+            _contact.c.tenant_id == tenant_id, _any(_contact.c.customer_id, list(chosen), "owners"))
+            .values(is_primary=_any(_contact.c.id, primaries, "primaries")))
+    return await _finish(session, report, crm_events.CONTACTS_IMPORTED, created=len(new_contacts),
+                         updated=len(updates))
 
 
 async def _stream_csv(session: AsyncSession, stmt, header: tuple[str, ...], values) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]

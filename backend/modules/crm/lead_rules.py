@@ -179,8 +179,9 @@ async def update_rule(session: AsyncSession, *, rule_id: uuid.UUID, name: Any = 
         rule.team_id = team_id
         if team_id is not None and user_id is UNCHANGED:
             rule.user_id = None
-    await _check_rule(session, rule, check_campaign=campaign_id is not UNCHANGED,
-                      check_user=user_id is not UNCHANGED, check_team=team_id is not UNCHANGED)
+    with session.no_autoflush:  # check the references before the changed rule reaches the database
+        await _check_rule(session, rule, check_campaign=campaign_id is not UNCHANGED,
+                          check_user=user_id is not UNCHANGED, check_team=team_id is not UNCHANGED)
     if position is not UNCHANGED and position is not None:
         if position < 1:
             raise DomainError("INVALID_POSITION", "Positions start at 1.", "position")

@@ -55,7 +55,7 @@ async def test_custom_fields_are_defined_validated_merged_and_filterable(api, ap
     assert [d["key"] for d in mine.json()["data"]["customFieldDefinitions"]] == ["tier", "since", "score", "region"]
 
 
-async def test_contacts_leads_and_opportunities_take_custom_fields_too(api):
+async def test_contacts_leads_and_opportunities_take_custom_fields_too(api, api_factory):
     owner = await api.signup(company="More Fields Co")
     t = owner["access_token"]
     for entity, key, kind in (("crm.contact", "birthday", "DATE"), ("crm.lead", "budget", "NUMBER"),
@@ -92,3 +92,9 @@ async def test_contacts_leads_and_opportunities_take_custom_fields_too(api):
     assert r.json()["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": ["stageId"]}
     r = await api.gql(t, "query($f: JSON) { leads(customFields: $f) { nodes { name } } }", {"f": {"budget": "lots"}})
     assert r.json()["errors"][0]["extensions"]["code"] == "INVALID_VALUE"
+    # Another tenant with the same field finds only its own leads.
+    other = api_factory()
+    theirs = (await other.signup(company="Same Field Co"))["access_token"]
+    await other.gql(theirs, DEFINE, {"in": {"entity": "crm.lead", "key": "budget", "label": "Budget", "type": "NUMBER"}})
+    r = await other.gql(theirs, "query($f: JSON) { leads(customFields: $f) { nodes { name } } }", {"f": {"budget": 12000}})
+    assert r.json()["data"]["leads"]["nodes"] == []

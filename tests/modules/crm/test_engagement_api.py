@@ -101,7 +101,7 @@ CAMPAIGN_ROI = """query($from: DateTime, $to: DateTime) { crmReport(from: $from,
   returnOnInvestment otherCurrencyCount } } }"""
 
 
-async def test_crm_report_campaign_return_on_investment(api, user):
+async def test_crm_report_campaign_return_on_investment(api, api_factory, user):
     t = user["access_token"]
 
     async def campaign(name, budget, starts, ends=None, currency=None):
@@ -139,6 +139,12 @@ async def test_crm_report_campaign_return_on_investment(api, user):
     before_summer = await report(None, "2026-06-01T00:00:00Z")  # `to` is exclusive: Summer starts that day
     assert [c["name"] for c in before_summer["campaigns"]] == ["Euro Fair", "Spring Mailing"]
     assert (await report("2027-01-01T00:00:00Z"))["campaigns"] == [{"name": "Summer Fair", "results": {"leadsCreated": 3}}]
+    # Another tenant's report has none of these campaigns.
+    other = api_factory()
+    theirs = await other.signup(company="Report Outsider")
+    r = await other.gql(theirs["access_token"], CAMPAIGN_ROI, {"from": None, "to": None})
+    assert r.json()["data"]["crmReport"]["campaigns"]["campaigns"] == []
+    assert r.json()["data"]["crmReport"]["campaigns"]["budget"] == {"amount": "0.00"}
 
 
 async def opportunity_named(api, token, name: str) -> str:

@@ -120,7 +120,7 @@ UPDATE = """mutation($in: LeadAssignmentRuleUpdateInput!) { leadAssignmentRuleUp
   rule { name position source emailDomain teamId user { email } } userErrors { field code } } }"""
 
 
-async def test_a_rule_is_edited_in_place(api, office):
+async def test_a_rule_is_edited_in_place(api, api_factory, office):
     t, users = office["token"], office["users"]
     made = []
     for i in range(3):
@@ -149,3 +149,12 @@ async def test_a_rule_is_edited_in_place(api, office):
     rules = (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"]
     assert rules[2]["name"] == "R3" and rules[2]["emailDomain"] == "fair.example"
     assert rules[0]["user"] == {"email": users["ann"]["email"]}
+    # Another tenant can neither edit the rule nor point it at its own team.
+    other = api_factory()
+    theirs = await other.signup(company="Rule Editor Co")
+    r = await other.gql(theirs["access_token"], UPDATE, {"in": {"id": made[0], "name": "Taken"}})
+    assert r.json()["data"]["leadAssignmentRuleUpdate"]["userErrors"] == [{"field": ["input", "id"], "code": "NOT_FOUND"}]
+    their_team = (await other.gql(theirs["access_token"], TEAM, {"n": "Theirs"})).json()["data"]["teamCreate"]["team"]["id"]
+    r = await api.gql(t, UPDATE, {"in": {"id": made[0], "teamId": their_team}})
+    assert r.json()["data"]["leadAssignmentRuleUpdate"]["userErrors"] == [{"field": ["input", "teamId"], "code": "NOT_FOUND"}]
+    assert (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"][0]["name"] == "R1"

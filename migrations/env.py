@@ -13,7 +13,7 @@ import importlib.util
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.core import outbox  # noqa: F401  (core tables: sequences, outbox, tenant_work)
+from backend.core import idempotency, outbox  # noqa: F401  (core tables: sequences, outbox, tenant_work, idempotency keys)
 from backend.core.db import Base, to_async_url
 from backend.modules.registry import installed_modules
 

@@ -105,7 +105,7 @@ class ModuleRegistry:
 
 
 # The modules this build ships, by package. Business modules add themselves here.
-INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm")
+INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm", "backend.modules.inventory")
 
 
 @lru_cache(maxsize=1)

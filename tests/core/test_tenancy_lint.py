@@ -106,6 +106,7 @@ async def test_live_schema_follows_the_tenancy_rules(db):
 def test_models_follow_the_tenancy_rules():
     import_module_parts(installed_modules())
     importlib.import_module("backend.core.outbox")
+    importlib.import_module("backend.core.idempotency")
     problems: list[str] = []
     tenant_tables = {t.name for t in Base.metadata.tables.values()
                      if "tenant_id" in t.c and t.name not in GLOBAL_TABLES_WITH_TENANT_ID}
@@ -138,6 +139,7 @@ async def test_migrations_match_the_models(db):
     """Every model change has its Alembic migration (autogenerate finds nothing to do)."""
     import_module_parts(installed_modules())
     importlib.import_module("backend.core.outbox")
+    importlib.import_module("backend.core.idempotency")
     test_tables = {"test_note", "test_note_folder"}
 
     def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]

@@ -23,7 +23,8 @@ from backend.modules.platform.models import CustomField
 TYPES = ("text", "number", "date", "boolean", "choice")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 # entity -> module that owns it; modules add theirs as they wire the column in.
-ENTITIES = {"crm.customer": "crm", "crm.contact": "crm", "crm.lead": "crm", "crm.opportunity": "crm"}
+ENTITIES = {"crm.customer": "crm", "crm.contact": "crm", "crm.lead": "crm", "crm.opportunity": "crm",
+            "inventory.product": "inventory"}
 
 
 def _tenant_id(session: AsyncSession) -> uuid.UUID:

@@ -1,0 +1,86 @@
+"""Inventory's public operations: what other modules (and inventory's GraphQL) call.
+
+    from backend.modules.inventory import service as inventory
+"""
+
+from backend.modules.inventory.catalog import (
+    ProductFields,
+    ProductFilter,
+    create_category,
+    create_product,
+    currency_of,
+    get_category,
+    get_product,
+    products_by_ids,
+    products_query,
+    set_product_active,
+    update_category,
+    update_product,
+)
+from backend.modules.inventory.reservations import (
+    Allocation,
+    ConsumeLine,
+    LineResult,
+    ReservationResult,
+    ReserveLine,
+    consume_reservation,
+    release_reservation,
+    reservations_for,
+    reserve_stock,
+    return_stock,
+)
+from backend.modules.inventory.stock import (
+    Level,
+    Posted,
+    ReceiptLine,
+    adjust_stock,
+    change_incoming,
+    levels_for,
+    receive_stock,
+    transfer_stock,
+)
+from backend.modules.inventory.warehouses import (
+    create_warehouse,
+    ensure_default_warehouse,
+    get_warehouse,
+    list_warehouses,
+    update_warehouse,
+)
+
+__all__ = [
+    "Allocation",
+    "ConsumeLine",
+    "Level",
+    "LineResult",
+    "Posted",
+    "ProductFields",
+    "ProductFilter",
+    "ReceiptLine",
+    "ReservationResult",
+    "ReserveLine",
+    "adjust_stock",
+    "change_incoming",
+    "consume_reservation",
+    "create_category",
+    "create_product",
+    "create_warehouse",
+    "currency_of",
+    "ensure_default_warehouse",
+    "get_category",
+    "get_product",
+    "get_warehouse",
+    "levels_for",
+    "list_warehouses",
+    "products_by_ids",
+    "products_query",
+    "receive_stock",
+    "release_reservation",
+    "reservations_for",
+    "reserve_stock",
+    "return_stock",
+    "set_product_active",
+    "transfer_stock",
+    "update_category",
+    "update_product",
+    "update_warehouse",
+]

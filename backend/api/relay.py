@@ -43,7 +43,7 @@ class Node:
     id: strawberry.ID
 
 
-def decode_id(global_id: str, type_name: str, *, field: str = "id") -> uuid.UUID:
+def decode_id(global_id: str, type_name: str, *, field: str | list[str] = "id") -> uuid.UUID:
     """The pk of an input ID that must name a ``type_name``; a DomainError-free check for inputs."""
     from backend.core.errors import DomainError
 

@@ -27,6 +27,7 @@ from backend.modules.platform import service as platform
 
 TYPES = ("stocked", "service", "consumable")
 ENTITY = "inventory.product"  # custom fields
+WORD_MATCH = 0.5  # pg_trgm word similarity at which a search word matches a product name
 _product = Product.__table__
 _category = Category.__table__
 _level = StockLevel.__table__
@@ -301,7 +302,9 @@ def products_query(tenant_id: uuid.UUID, flt: ProductFilter | None = None) -> Se
         stmt = stmt.where(_product.c.active)
     if flt.query and flt.query.strip():
         q = flt.query.strip()
-        stmt = stmt.where(or_(_product.c.sku == q, _product.c.barcode == q, _product.c.name.op("%")(q),
+        # word_similarity: a misspelt word matches inside a longer name ("Longjnig" finds "Longjing green tea")
+        stmt = stmt.where(or_(_product.c.sku == q, _product.c.barcode == q,
+                              func.word_similarity(q, _product.c.name) >= WORD_MATCH,
                               func.lower(_product.c.name).like(f"%{q.lower()}%"),
                               func.lower(_product.c.sku).like(f"{q.lower()}%")))
     if flt.type:

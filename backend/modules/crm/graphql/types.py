@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -15,12 +14,12 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
+from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
 from backend.core.ids import to_global_id
 from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineStage, TimelineEntry
-from backend.modules.platform import service as platform
-from backend.modules.platform.graphql.types import UserType
+from backend.modules.platform.graphql.types import UserType, user_loader
 
 _contact = Contact.__table__
 _opp = Opportunity.__table__
@@ -63,15 +62,7 @@ class ActivityKind(Enum):
 
 
 def _grouped_loader(ctx: RequestContext, key: str, stmt_for, make):  # type: ignore[no-untyped-def]
-    """A DataLoader of lists keyed by a foreign key: one query for the whole batch."""
-
-    async def load(keys: list[uuid.UUID]) -> list[list]:
-        groups: dict[uuid.UUID, list] = defaultdict(list)
-        for row in await ctx.session.execute(stmt_for(ctx.principal.tenant_id, keys)):  # type: ignore[union-attr]
-            groups[getattr(row, key)].append(make(row))
-        return [groups.get(k, []) for k in keys]
-
-    return ctx.loader(("crm", key, stmt_for), lambda: DataLoader(load_fn=load))
+    return grouped_loader(ctx, key, stmt_for, make)
 
 
 def _contacts_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
@@ -86,14 +77,6 @@ def _open_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # ty
 
 def _all_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     return select(_opp).where(_opp.c.tenant_id == tenant_id, _opp.c.customer_id.in_(keys)).order_by(_opp.c.created_at)
-
-
-def user_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, UserType | None]:
-    async def load(keys: list[uuid.UUID]) -> list[UserType | None]:
-        users = await platform.users_by_ids(ctx.session, user_ids=list(keys))  # type: ignore[arg-type]
-        return [UserType.from_model(users[k]) if k in users else None for k in keys]
-
-    return ctx.loader("UserById", lambda: DataLoader(load_fn=load))
 
 
 def stage_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, PipelineStageType]:

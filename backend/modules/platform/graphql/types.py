@@ -7,8 +7,10 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from backend.api.context import RequestContext
 from backend.api.relay import Node
 from backend.core.ids import to_global_id
 from backend.modules.platform import models
@@ -31,6 +33,18 @@ class UserType(Node):
     def from_row(cls, row) -> UserType:  # type: ignore[no-untyped-def]
         return cls(id=to_global_id("User", row.user_id), email=row.email, name=row.name,
                    created_at=row.user_created_at, last_login_at=row.last_login_at)
+
+
+def user_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, UserType | None]:
+    """Members by user id, for any module's ``owner``, ``assignee`` or ``actor`` fields."""
+
+    async def load(keys: list[uuid.UUID]) -> list[UserType | None]:
+        from backend.modules.platform import service as platform
+
+        users = await platform.users_by_ids(ctx.require_tenant_session(), user_ids=list(keys))
+        return [UserType.from_model(users[k]) if k in users else None for k in keys]
+
+    return ctx.loader("UserById", lambda: DataLoader(load_fn=load))
 
 
 @strawberry.enum

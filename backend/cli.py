@@ -444,14 +444,29 @@ def import_leads_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = F
     _import_csv("import_leads", file, tenant, dry_run, skip_invalid, mapping)
 
 
+@import_app.command("products")
+def import_products_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
+                            skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
+    """Import products (columns sku, name, type, unit, unit_price, cost, category, ...): an existing SKU is updated."""
+    _import_csv("import_products", file, tenant, dry_run, skip_invalid, mapping, module="inventory")
+
+
+@import_app.command("stock")
+def import_stock_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
+                         skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
+    """Receive opening stock (columns sku, warehouse, quantity, unit_cost) in one receipt."""
+    _import_csv("import_stock", file, tenant, dry_run, skip_invalid, mapping, module="inventory")
+
+
 def _import_csv(importer_name: str, file: Path, tenant: str, dry_run: bool, skip_invalid: bool,
-                mapping: list[str] | None) -> None:
+                mapping: list[str] | None, module: str = "crm") -> None:
+    import importlib
+
     from backend.core.errors import DomainError
-    from backend.modules.crm import imports
     from backend.modules.platform import service as platform
     from backend.modules.registry import import_module_parts, installed_modules
 
-    importer = getattr(imports, importer_name)
+    importer = getattr(importlib.import_module(f"backend.modules.{module}.imports"), importer_name)
     import_module_parts(installed_modules())
     lines: list[str] = []
     with file.open(encoding="utf-8-sig", newline="") as fh, typer.progressbar(

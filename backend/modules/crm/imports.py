@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import any_, bindparam, func, or_, select, text, update
+from sqlalchemy import any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import events
+from backend.core import csv_import
+from backend.core.csv_import import ImportReport, RowError
 from backend.core.db import utcnow
-from backend.core.errors import DomainError
 from backend.core.ids import from_global_id, new_id, to_global_id
 from backend.core.validation import EMAIL_RE
 from backend.modules.crm import events as crm_events
@@ -48,32 +46,8 @@ LIMITS = {"name": 200, "phone": 50, "title": 100, "customer": 200, "customer_ext
           "website": 300, "industry": 100, "source": 100, "external_reference": 100,
           "contact_name": 200, "contact_phone": 50, "contact_title": 100}
 BATCH = 1000
-REFRESH_AFTER = 5000  # rows inserted into a table before its statistics are refreshed
-MAX_ROWS = 200_000
 _customer = Customer.__table__
 _contact = Contact.__table__
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # 1 = the first data row (the header is row 0)
-    field: str
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
-    written: bool = False
-
-
-def _normalize_header(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
 def _clean_common(row: dict[str, str], number: int, errors: list[RowError]) -> tuple[dict[str, Any], bool]:
@@ -138,26 +112,7 @@ def _clean_lead(row: dict[str, str], number: int, errors: list[RowError]) -> dic
 
 def parse_rows(lines: Iterable[str], mapping: dict[str, str] | None, report: ImportReport,
                fields: tuple[str, ...] = FIELDS, clean=_clean) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """Valid rows, cleaned by ``clean``; every invalid row is added to ``report.errors``."""
-    reader = csv.DictReader(lines)
-    if reader.fieldnames is None:
-        raise DomainError("EMPTY_FILE", "The CSV has no header row.", "file")
-    columns = {}
-    for header in reader.fieldnames:
-        target = (mapping or {}).get(header) or _normalize_header(header)
-        if target in fields:
-            columns[header] = target
-    if "name" not in columns.values():
-        raise DomainError("MISSING_COLUMN", "The CSV needs a name column (or a mapping to name).", "file")
-    for number, raw in enumerate(reader, start=1):
-        report.rows = number
-        if number > MAX_ROWS:
-            raise DomainError("TOO_MANY_ROWS", f"Import at most {MAX_ROWS} rows at a time.", "file")
-        row = {columns[k]: v for k, v in raw.items() if k in columns}
-        cleaned = clean(row, number, report.errors)
-        if cleaned is not None:
-            cleaned["_row"] = number
-            yield cleaned
+    return csv_import.parse_rows(lines, mapping, report, fields=fields, clean=clean)
 
 
 def _any(column, values: list, name: str):  # type: ignore[no-untyped-def]
@@ -167,47 +122,8 @@ def _any(column, values: list, name: str):  # type: ignore[no-untyped-def]
 
 async def _start(session: AsyncSession, mode: str, dry_run: bool) -> ImportReport:
     await platform.ensure_module_enabled(session, "crm")
-    if mode not in ("all_or_nothing", "skip_invalid"):
-        raise DomainError("INVALID_MODE", "Mode is ALL_OR_NOTHING or SKIP_INVALID.", "mode")
+    csv_import.check_mode(mode)
     return ImportReport(dry_run=dry_run)
-
-
-def _stop_before_writing(report: ImportReport, mode: str) -> bool:
-    """Count the invalid rows; True for a dry run, or when one bad row stops an all-or-nothing import."""
-    report.errors.sort(key=lambda e: e.row)
-    report.skipped = len({e.row for e in report.errors})
-    return report.dry_run or bool(report.errors and mode == "all_or_nothing")
-
-
-async def _refresh_statistics(session: AsyncSession, table, inserted: int) -> None:  # type: ignore[no-untyped-def]
-    if inserted >= REFRESH_AFTER:
-        # Fresh statistics, so foreign-key checks against what was just inserted use the index
-        # (see migration 0008); without it a large import can turn quadratic.
-        await session.execute(text("SELECT jishi_refresh_statistics(CAST(:t AS regclass))"), {"t": table.name})
-
-
-async def _finish(session: AsyncSession, report: ImportReport, event, *, created: int,  # type: ignore[no-untyped-def]
-                  updated: int) -> ImportReport:
-    """Record the counts and emit the one summary event of the import."""
-    report.created, report.updated, report.written = created, updated, True
-    await events.emit(session, event, aggregate_id=to_global_id("Tenant", session.info["tenant_id"]),
-                      payload={"created": created, "updated": updated, "skipped": report.skipped})
-    return report
-
-
-async def _update_many(session: AsyncSession, table, tenant_id: uuid.UUID,  # type: ignore[no-untyped-def]
-                       updates: list[tuple[uuid.UUID, dict[str, Any]]], **fixed: Any) -> None:
-    """Update rows by ID in batches (executemany of one statement); None or [] keeps a column's value."""
-    if not updates:
-        return
-    columns = sorted({key for _, values in updates for key in values})
-    if not columns and not fixed:
-        return
-    stmt = update(table).where(table.c.tenant_id == tenant_id, table.c.id == bindparam("_id")).values(
-        {**{c: func.coalesce(bindparam(f"_{c}", type_=table.c[c].type), table.c[c]) for c in columns}, **fixed})
-    params = [{"_id": row_id, **{f"_{c}": values.get(c) or None for c in columns}} for row_id, values in updates]
-    for start in range(0, len(params), BATCH):
-        await session.execute(stmt, params[start:start + BATCH])
 
 
 async def import_customers(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
@@ -217,7 +133,7 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
     report = await _start(session, mode, dry_run)
     tenant_id: uuid.UUID = session.info["tenant_id"]
     rows = list(parse_rows(lines, mapping, report))
-    if _stop_before_writing(report, mode):
+    if csv_import.stop_before_writing(report, mode):
         return report
 
     existing: dict[str, uuid.UUID] = {}
@@ -255,9 +171,9 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
         for start in range(0, len(batch_rows), BATCH):
             # executemany: one prepared statement, rows sent in batches (SQLAlchemy's insertmanyvalues)
             await session.execute(insert(table), batch_rows[start:start + BATCH])
-        await _refresh_statistics(session, table, len(batch_rows))
-    await _update_many(session, _customer, tenant_id, updates, updated_at=now)
-    return await _finish(session, report, crm_events.CUSTOMERS_IMPORTED, created=len(new_customers),
+        await csv_import.refresh_statistics(session, table, len(batch_rows))
+    await csv_import.update_many(session, _customer, tenant_id, updates, updated_at=now)
+    return await csv_import.finish(session, report, crm_events.CUSTOMERS_IMPORTED, created=len(new_customers),
                          updated=len(updates))
 
 
@@ -272,7 +188,7 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
     tenant_id: uuid.UUID = session.info["tenant_id"]
     lead = Lead.__table__
     rows = list(parse_rows(lines, mapping, report, fields=LEAD_FIELDS, clean=_clean_lead))
-    if _stop_before_writing(report, mode):
+    if csv_import.stop_before_writing(report, mode):
         return report
     existing = {email: lid for lid, email in await session.execute(select(lead.c.id, func.lower(lead.c.email)).where(
         lead.c.tenant_id == tenant_id, lead.c.email.is_not(None), lead.c.status.in_(LEAD_STATUSES)))}
@@ -291,8 +207,9 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
                           "custom_fields": {}, "created_at": now})
     for start in range(0, len(new_leads), BATCH):
         await session.execute(insert(lead), new_leads[start:start + BATCH])
-    await _update_many(session, lead, tenant_id, updates)
-    return await _finish(session, report, crm_events.LEADS_IMPORTED, created=len(new_leads), updated=len(updates))
+    await csv_import.update_many(session, lead, tenant_id, updates)
+    return await csv_import.finish(session, report, crm_events.LEADS_IMPORTED, created=len(new_leads),
+                                   updated=len(updates))
 
 
 CONTACT_FIELDS = ("id", "customer_id", "customer_external_reference", "customer", "name", "title", "email", "phone",
@@ -399,7 +316,7 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
             else:
                 primary_row[row["customer_id"]] = row["_row"]
     resolved = [r for r in resolved if not r.get("_bad")]
-    if _stop_before_writing(report, mode):
+    if csv_import.stop_before_writing(report, mode):
         return report
 
     now = utcnow()
@@ -422,14 +339,14 @@ async def import_contacts(session: AsyncSession, *, lines: Iterable[str], mappin
     primaries = list(chosen.values())
     for start in range(0, len(new_contacts), BATCH):
         await session.execute(insert(_contact), new_contacts[start:start + BATCH])
-    await _refresh_statistics(session, _contact, len(new_contacts))
-    await _update_many(session, _contact, tenant_id, updates)
+    await csv_import.refresh_statistics(session, _contact, len(new_contacts))
+    await csv_import.update_many(session, _contact, tenant_id, updates)
     if primaries:
         # Primary flags last: on each customer that gets a new primary contact, it is the only one.
         await session.execute(update(_contact).where(
             _contact.c.tenant_id == tenant_id, _any(_contact.c.customer_id, list(chosen), "owners"))
             .values(is_primary=_any(_contact.c.id, primaries, "primaries")))
-    return await _finish(session, report, crm_events.CONTACTS_IMPORTED, created=len(new_contacts),
+    return await csv_import.finish(session, report, crm_events.CONTACTS_IMPORTED, created=len(new_contacts),
                          updated=len(updates))
 
 

@@ -12,16 +12,11 @@
 
 from __future__ import annotations
 
-import io
-from dataclasses import asdict
-
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from backend.api.rest import RestError, tenant_call
-from backend.core.errors import BadUserInput, DomainError
+from backend.api.rest import RestError, csv_upload, tenant_call
 from backend.modules.crm.imports import (
     export_contacts,
     export_customers,
@@ -32,47 +27,16 @@ from backend.modules.crm.imports import (
 )
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 async def import_customers_endpoint(request: Request) -> Response:
-    return await _import(request, import_customers)
+    return await csv_upload(request, import_customers, module="crm", permission="crm.write")
 
 
 async def import_leads_endpoint(request: Request) -> Response:
-    return await _import(request, import_leads)
+    return await csv_upload(request, import_leads, module="crm", permission="crm.write")
 
 
 async def import_contacts_endpoint(request: Request) -> Response:
-    return await _import(request, import_contacts)
-
-
-async def _import(request: Request, importer) -> Response:  # type: ignore[no-untyped-def]
-    if request.headers.get("content-type", "").split(";")[0].strip() not in ("text/csv", "application/csv"):
-        return RestError(BadUserInput("Send the file as text/csv."), 415).response()
-    mapping = {}
-    for item in request.query_params.getlist("map"):
-        column, _, target = item.rpartition(":")
-        mapping[column] = target
-    try:
-        text = (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return RestError(BadUserInput("The file is not UTF-8."), 400).response()
-    try:
-        async with tenant_call(request, module="crm", permission="crm.write") as call:
-            report = await importer(
-                call.session, lines=io.StringIO(text, newline=""), mapping=mapping or None,
-                mode=request.query_params.get("mode", "all_or_nothing").lower(),
-                dry_run=request.query_params.get("dryRun", "false").lower() == "true",
-                owner_id=call.principal.user_id)
-    except RestError as exc:
-        return exc.response()
-    except DomainError as exc:
-        return _json({"errors": [{"message": exc.message, "field": exc.field, "code": exc.code}]}, 400)
-    return _json({"rows": report.rows, "created": report.created, "updated": report.updated,
-                  "skipped": report.skipped, "dryRun": report.dry_run, "written": report.written,
-                  "errors": [asdict(e) for e in report.errors]}, 200 if not report.errors or report.written else 422)
+    return await csv_upload(request, import_contacts, module="crm", permission="crm.write")
 
 
 def _csv_download(filename: str, chunks_for):  # type: ignore[no-untyped-def]

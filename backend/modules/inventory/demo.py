@@ -71,3 +71,30 @@ async def seed(session: AsyncSession) -> None:
     await inventory.reserve_stock(session, reference="demo-order-1", allow_partial=True, lines=[
         inventory.ReserveLine(first.id, Decimal(2), line="demo-order-1/1"),
         inventory.ReserveLine(products[1].id, Decimal(1), line="demo-order-1/2")])
+    # A posted cycle count of the teaware shelf, and an open one for the south.
+    shelf = await inventory.create_count(session, warehouse_id=main.id, name="Teaware shelf, November",
+                                         category_id=categories["Teaware"].id)
+    on_shelf = [p for p in products if p.category_id == categories["Teaware"].id][:3]
+    levels = await inventory.levels_for(session, [(p.id, main.id) for p in on_shelf])
+    await inventory.set_counted(session, count_id=shelf.id, lines=[
+        (p.id, max(levels[(p.id, main.id)].on_hand - n, levels[(p.id, main.id)].reserved))
+        for n, p in enumerate(on_shelf)])
+    await inventory.post_count(session, count_id=shelf.id)
+    await inventory.create_count(session, warehouse_id=south.id, name="Shenzhen full count",
+                                 product_ids=[p.id for p in products[:5]])
+    # Reorder rules for the best sellers, and price lists (wholesale for some customers).
+    for product in products[:10]:
+        await inventory.set_reorder_rule(session, product_id=product.id, warehouse_id=main.id, minimum=Decimal(20),
+                                         maximum=Decimal(80), multiple=Decimal(10))
+    wholesale = await inventory.create_price_list(session, name="Wholesale")
+    await inventory.create_price_list(session, name="Staff")
+    await inventory.set_prices(session, price_list_id=wholesale.id, prices=[
+        inventory.PriceInput(p.id, (p.list_price * Decimal("0.8")).quantize(Decimal("0.01")))
+        for p in products[:20]] + [inventory.PriceInput(products[0].id, (products[0].list_price * Decimal("0.7"))
+                                                        .quantize(Decimal("0.01")), min_quantity=Decimal(10))])
+    if await platform.is_module_enabled(session, "crm"):
+        from backend.modules.crm import service as crm
+
+        tenant_id = session.info["tenant_id"]
+        customers = list((await session.execute(crm.customers_query(tenant_id, None).limit(3))).all())
+        await inventory.assign_customers(session, price_list_id=wholesale.id, customer_ids=[c.id for c in customers])

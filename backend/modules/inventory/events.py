@@ -38,3 +38,6 @@ STOCK_RETURNED = event_type(
     "stock.returned", module="inventory", description="Returned goods were put back into stock.",
     payload={"sourceId": "the return's global ID or null", "moves": f"list of {_LINE}", "value": "value restocked",
              "currencyCode": "ISO 4217"})
+PRODUCTS_IMPORTED = event_type(
+    "products.imported", module="inventory", description="Products were imported from a CSV file.",
+    payload={"created": "products created", "updated": "products updated", "skipped": "invalid rows"})

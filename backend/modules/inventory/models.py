@@ -5,7 +5,7 @@ make overselling and negative stock impossible whatever the code does; stock mov
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Index, Numeric, String, UniqueConstraint, text
@@ -157,3 +157,103 @@ class Reservation(TenantScoped, Base):
     released: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockCount(TenantScoped, Base):
+    """A count sheet for one warehouse: counted quantities are entered, then posted in one step."""
+
+    __tablename__ = "inv_count"
+    __table_args__ = (
+        tenant_fk("warehouse_id", "inv_warehouse"),
+        CheckConstraint("status IN ('open', 'posted', 'cancelled')", name="status"),
+        Index(None, "tenant_id", "status", "created_at"),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    warehouse_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_by: Mapped[uuid.UUID | None]
+    group_id: Mapped[uuid.UUID | None]  # the moves it posted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+
+
+class StockCountLine(TenantScoped, Base):
+    __tablename__ = "inv_count_line"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "count_id", "product_id"),
+        tenant_fk("count_id", "inv_count", ondelete="CASCADE"),
+        tenant_fk("product_id", "inv_product"),
+        CheckConstraint("counted IS NULL OR counted >= 0", name="counted"),
+    )
+
+    count_id: Mapped[uuid.UUID]
+    product_id: Mapped[uuid.UUID]
+    expected: Mapped[Decimal] = mapped_column(QUANTITY)  # on hand when the sheet was made
+    counted: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    posted_difference: Mapped[Decimal | None] = mapped_column(QUANTITY)  # against on hand at posting
+
+
+class PriceList(TenantScoped, Base):
+    __tablename__ = "inv_price_list"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PriceListItem(TenantScoped, Base):
+    """A product's price on a list, from a minimum quantity, within optional validity dates."""
+
+    __tablename__ = "inv_price_list_item"
+    __table_args__ = (
+        tenant_fk("price_list_id", "inv_price_list", ondelete="CASCADE"),
+        tenant_fk("product_id", "inv_product"),
+        CheckConstraint("price >= 0", name="price"),
+        CheckConstraint("min_quantity > 0", name="min_quantity"),
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="validity"),
+        Index(None, "tenant_id", "price_list_id", "product_id"),
+    )
+
+    price_list_id: Mapped[uuid.UUID]
+    product_id: Mapped[uuid.UUID]
+    price: Mapped[Decimal] = mapped_column(PRICE)
+    min_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(1))
+    valid_from: Mapped[date | None]
+    valid_to: Mapped[date | None]
+
+
+class PriceListCustomer(TenantScoped, Base):
+    """Which price list a customer buys at (one per customer). The customer is the CRM's: checked
+    through its service when assigned, kept without a cross-module foreign key."""
+
+    __tablename__ = "inv_price_list_customer"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "customer_id"),
+        tenant_fk("price_list_id", "inv_price_list", ondelete="CASCADE"),
+        Index(None, "tenant_id", "price_list_id"),
+    )
+
+    price_list_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReorderRule(TenantScoped, Base):
+    """Keep a product between minimum and maximum in a warehouse, ordering in multiples."""
+
+    __tablename__ = "inv_reorder_rule"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "product_id", "warehouse_id"),
+        tenant_fk("product_id", "inv_product"),
+        tenant_fk("warehouse_id", "inv_warehouse"),
+        CheckConstraint("minimum >= 0 AND maximum >= minimum AND multiple > 0", name="bounds"),
+    )
+
+    product_id: Mapped[uuid.UUID]
+    warehouse_id: Mapped[uuid.UUID]
+    minimum: Mapped[Decimal] = mapped_column(QUANTITY)
+    maximum: Mapped[Decimal] = mapped_column(QUANTITY)
+    multiple: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(1))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

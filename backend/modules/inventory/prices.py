@@ -131,6 +131,18 @@ async def assign_customers(session: AsyncSession, *, price_list_id: uuid.UUID | 
             for c in dict.fromkeys(customer_ids)])
 
 
+async def move_price_list(session: AsyncSession, *, from_customer: uuid.UUID, to_customer: uuid.UUID) -> None:
+    """Give ``from_customer``'s price list to ``to_customer`` when that one has none (customer merges)."""
+    tenant_id = tenant_of(session)
+    if await price_list_of(session, to_customer) is None:
+        await session.execute(_assigned.update().where(_assigned.c.tenant_id == tenant_id,
+                                                       _assigned.c.customer_id == from_customer)
+                              .values(customer_id=to_customer))
+    else:
+        await session.execute(delete(_assigned).where(_assigned.c.tenant_id == tenant_id,
+                                                      _assigned.c.customer_id == from_customer))
+
+
 async def price_list_of(session: AsyncSession, customer_id: uuid.UUID) -> uuid.UUID | None:
     return (await session.execute(select(_assigned.c.price_list_id).where(
         _assigned.c.tenant_id == tenant_of(session), _assigned.c.customer_id == customer_id))).scalar_one_or_none()

@@ -127,3 +127,67 @@ async def test_valuation_at_a_past_date_and_turnover(stock: Stock):
         averageValue { amount } ratio } }""", {"from": (datetime.now(UTC) - timedelta(days=1)).isoformat()})
     assert r["data"]["stockTurnover"] == {"costOfGoodsShipped": {"amount": "0.00"}, "averageValue": {"amount": "45.00"},
                                           "ratio": "0.00"}
+
+
+async def test_another_tenants_ids_are_refused_everywhere(stock: Stock, gql, make_tenant):
+    main = await stock.main()
+    mine = (await stock.product(sku="MINE"))["product"]["id"]
+    await stock.adjust(productId=mine, warehouseId=main, quantityDelta="5")
+    other = Stock(gql, await make_tenant(), permissions=stock.permissions)
+    theirs = (await other.product(sku="THEIRS"))["product"]["id"]
+    their_main = await other.main()
+    r = await other("""mutation($w: ID!) { stockCountCreate(input: {warehouseId: $w}) { stockCount { id } } }""",
+                    {"w": their_main})
+    assert r["data"]["stockCountCreate"]["stockCount"] is None  # nothing to count there yet
+    await other.adjust(productId=theirs, warehouseId=their_main, quantityDelta="1")
+    r = await other("""mutation($w: ID!) { stockCountCreate(input: {warehouseId: $w}) { stockCount { id } } }""",
+                    {"w": their_main})
+    their_count = r["data"]["stockCountCreate"]["stockCount"]["id"]
+    their_list = (await other("""mutation { priceListCreate(input: {name: "Theirs"}) { priceList { id } } }"""
+                              ))["data"]["priceListCreate"]["priceList"]["id"]
+    attempts = [
+        ("stockTransfer", "StockTransferInput", {"productId": mine, "fromWarehouseId": main,
+                                                 "toWarehouseId": their_main, "quantity": "1"}, "toWarehouseId"),
+        ("stockCountCreate", "StockCountCreateInput", {"warehouseId": their_main}, "warehouseId"),
+        ("stockCountCreate", "StockCountCreateInput", {"warehouseId": main, "productIds": [theirs]}, "productIds"),
+        ("stockCountSet", "StockCountSetInput", {"id": their_count, "lines": []}, "id"),
+        ("stockCountPost", "StockCountPostInput", {"id": their_count}, "id"),
+        ("priceListSetPrices", "PriceListSetPricesInput", {"id": their_list, "prices": []}, "id"),
+        ("priceListSetPrices", "PriceListSetPricesInput", {"id": (await stock(
+            """mutation { priceListCreate(input: {name: "Mine"}) { priceList { id } } }"""))["data"][
+            "priceListCreate"]["priceList"]["id"], "prices": [{"productId": theirs, "price": "1"}]}, "prices"),
+        ("reorderRuleSet", "ReorderRuleSetInput", {"productId": theirs, "warehouseId": main, "minimum": "1",
+                                                   "maximum": "2"}, "productId"),
+        ("reorderRuleSet", "ReorderRuleSetInput", {"productId": mine, "warehouseId": their_main, "minimum": "1",
+                                                   "maximum": "2"}, "warehouseId"),
+    ]
+    for mutation, input_type, value, field in attempts:
+        r = await stock(f"mutation($in: {input_type}!) {{ {mutation}(input: $in) {{ userErrors {{ field code }} }} }}",
+                        {"in": value})
+        errors = r["data"][mutation]["userErrors"]
+        assert errors and errors[0]["code"] == "NOT_FOUND" and errors[0]["field"][1] == field, (mutation, r)
+    for gid in (their_count, their_list, their_main):
+        assert (await stock("query($id: ID!) { node(id: $id) { id } }", {"id": gid}))["data"]["node"] is None
+    r = await stock("{ stockCounts(first: 10) { totalCount } priceLists(first: 10) { totalCount } }")
+    assert r["data"] == {"stockCounts": {"totalCount": 0}, "priceLists": {"totalCount": 1}}
+
+
+async def test_a_merged_customers_price_list_goes_to_the_survivor(stock: Stock):
+    tea = (await stock.product(sku="TEA", unitPrice="100"))["product"]["id"]
+    ids = []
+    for name in ("Jade Tea House", "Jade Tea House Ltd"):
+        r = await stock("mutation($n: String!) { customerCreate(input: {name: $n, allowDuplicate: true}) "
+                        "{ customer { id } } }", {"n": name})
+        ids.append(r["data"]["customerCreate"]["customer"]["id"])
+    r = await stock("""mutation { priceListCreate(input: {name: "VIP"}) { priceList { id } } }""")
+    vip = r["data"]["priceListCreate"]["priceList"]["id"]
+    await stock("""mutation($l: ID!, $p: ID!) { priceListSetPrices(input: {id: $l, prices: [{productId: $p,
+        price: "90"}]}) { userErrors { code } } }""", {"l": vip, "p": tea})
+    await stock("""mutation($l: ID!, $c: ID!) { priceListAssign(input: {id: $l, customerIds: [$c]}) {
+        userErrors { code } } }""", {"l": vip, "c": ids[1]})
+    r = await stock("""mutation($s: ID!, $m: ID!) { customerMerge(input: {survivorId: $s, mergedId: $m}) {
+        userErrors { code } } }""", {"s": ids[0], "m": ids[1]})
+    assert r["data"]["customerMerge"]["userErrors"] == []
+    r = await stock("""query($c: ID, $p: ID!) { priceQuote(customerId: $c, lines: [{productId: $p}]) {
+        unitPrice { amount } } }""", {"c": ids[0], "p": tea})
+    assert r["data"]["priceQuote"] == [{"unitPrice": {"amount": "90.00"}}]

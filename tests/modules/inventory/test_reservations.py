@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -147,6 +148,13 @@ async def test_release_and_consume(shop: Shop):
         assert await inventory.release_reservation(session, reference="Order:9") == 0
     level = await shop.level(product)
     assert (level.on_hand, level.reserved) == (8, 0)
+    async with shop.db.transaction(shop.tenant) as session:
+        await inventory.return_stock(session, product_id=product, warehouse_id=shop.main, quantity=Decimal(1))
+        result = await inventory.turnover(session, since=datetime.now(UTC) - timedelta(days=1),
+                                          until=datetime.now(UTC) + timedelta(seconds=1))
+    # 2 shipped and 1 returned at 4.00; stock worth 40 then 36.
+    assert (result.cost_of_goods_shipped, result.opening_value, result.closing_value) == (4, 0, 36)
+    assert result.ratio == Decimal("0.22")
 
 
 async def test_levels_equal_the_sum_of_moves_after_a_random_concurrent_workload(shop: Shop, wide_db):

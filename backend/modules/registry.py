@@ -105,7 +105,8 @@ class ModuleRegistry:
 
 
 # The modules this build ships, by package. Business modules add themselves here.
-INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm", "backend.modules.inventory")
+INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm", "backend.modules.inventory",
+                      "backend.modules.orders")
 
 
 @lru_cache(maxsize=1)

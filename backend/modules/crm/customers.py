@@ -130,7 +130,8 @@ async def create_customer(session: AsyncSession, *, values: CustomerFields, crea
     return customer
 
 
-async def get_customer(session: AsyncSession, *, customer_id: uuid.UUID, field_name: str = "id") -> Customer:
+async def get_customer(session: AsyncSession, *, customer_id: uuid.UUID, field_name: str | list[str] = "id"
+                       ) -> Customer:
     found = (await session.execute(select(Customer).where(
         Customer.tenant_id == _tenant_id(session), Customer.id == customer_id))).scalar_one_or_none()
     if found is None:
@@ -198,6 +199,21 @@ async def create_contact(session: AsyncSession, *, customer_id: uuid.UUID, name:
                       payload={"contactId": gid, "customerId": to_global_id("Customer", customer.id),
                                "name": contact.name, "email": contact.email})
     return contact
+
+
+async def get_contact(session: AsyncSession, *, contact_id: uuid.UUID, field_name: str | list[str] = "contactId"
+                      ) -> Contact:
+    found = (await session.execute(select(Contact).where(
+        Contact.tenant_id == _tenant_id(session), Contact.id == contact_id))).scalar_one_or_none()
+    if found is None:
+        raise DomainError("NOT_FOUND", "No contact with this ID.", field_name)
+    return found
+
+
+async def primary_contact(session: AsyncSession, *, customer_id: uuid.UUID) -> Contact | None:
+    return (await session.execute(select(Contact).where(
+        Contact.tenant_id == _tenant_id(session), Contact.customer_id == customer_id, Contact.is_primary)
+        .limit(1))).scalar_one_or_none()
 
 
 async def _clear_primary(session: AsyncSession, customer_id: uuid.UUID) -> None:

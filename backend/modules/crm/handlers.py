@@ -57,6 +57,16 @@ for _event_type, _ in TITLES:
     on(_event_type, module="crm")(_to_timeline)
 
 
+def show_on_timeline(event_type: EventType, title: Callable[[dict], str]) -> None:
+    """Put another module's event on the customer timeline (its payload names ``customerId``).
+
+    Called by that module at import (orders, finance): the CRM depends on none of them and reads
+    only their events. The entry is written only while the CRM is on for the tenant.
+    """
+    _TITLE_OF[event_type.name] = title
+    on(event_type, module="crm")(_to_timeline)
+
+
 @on(platform_events.MODULE_ENABLED, module="crm")
 async def seed_pipeline(session: AsyncSession, event: Event) -> None:
     """A tenant that switches the CRM on starts with the default pipeline."""

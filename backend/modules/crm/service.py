@@ -23,12 +23,15 @@ from backend.modules.crm.customers import (
     create_customer,
     customers_query,
     find_duplicate,
+    get_contact,
     get_customer,
     merge_customers,
+    primary_contact,
     share_customer,
     update_contact,
     update_customer,
 )
+from backend.modules.crm.handlers import show_on_timeline
 from backend.modules.crm.lead_rules import create_rule as create_lead_rule
 from backend.modules.crm.lead_rules import delete_rule as delete_lead_rule
 from backend.modules.crm.lead_rules import list_rules as list_lead_rules
@@ -102,6 +105,7 @@ __all__ = [
     "find_duplicate",
     "get_campaign",
     "get_case",
+    "get_contact",
     "get_customer",
     "get_lead",
     "get_opportunity",
@@ -112,11 +116,13 @@ __all__ = [
     "merge_customers",
     "move_stage",
     "pipeline_slices",
+    "primary_contact",
     "resolve_case",
     "seed_stages",
     "set_lead_status",
     "settings_for",
     "share_customer",
+    "show_on_timeline",
     "stale_condition",
     "stale_opportunity_ids",
     "update_contact",

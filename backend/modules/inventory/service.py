@@ -61,6 +61,7 @@ from backend.modules.inventory.stock import (
     receive_stock,
     transfer_stock,
 )
+from backend.modules.inventory.units import UNITS, parse_quantity, show
 from backend.modules.inventory.warehouses import (
     create_warehouse,
     ensure_default_warehouse,
@@ -70,6 +71,7 @@ from backend.modules.inventory.warehouses import (
 )
 
 __all__ = [
+    "UNITS",
     "Allocation",
     "ConsumeLine",
     "Level",
@@ -105,6 +107,7 @@ __all__ = [
     "get_warehouse",
     "levels_for",
     "list_warehouses",
+    "parse_quantity",
     "post_count",
     "price_list_of",
     "products_by_ids",
@@ -121,6 +124,7 @@ __all__ = [
     "set_prices",
     "set_product_active",
     "set_reorder_rule",
+    "show",
     "transfer_stock",
     "turnover",
     "update_category",

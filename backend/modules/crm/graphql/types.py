@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -14,12 +15,16 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
+from backend.api.gates import cross_module_field
 from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
 from backend.core.ids import to_global_id
 from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineStage, TimelineEntry
 from backend.modules.platform.graphql.types import UserType, user_loader
+
+if TYPE_CHECKING:
+    from backend.modules.orders.graphql.types import OrderType
 
 _contact = Contact.__table__
 _opp = Opportunity.__table__
@@ -275,6 +280,14 @@ class CustomerType(Node):
         found = await _grouped_loader(info.context, "customer_id", _all_opportunities_stmt,
                                       OpportunityType.from_row).load(self.pk)
         return [o for o in found if status is None or o.status is status]
+
+    @cross_module_field(module="orders", empty=list,
+                        description="The latest orders (newest first, up to 50); empty while orders is off.")
+    async def orders(self, info: Info) -> list[Annotated[OrderType, strawberry.lazy(
+            "backend.modules.orders.graphql.types")]]:
+        from backend.modules.orders.graphql.types import orders_of_customer
+
+        return await orders_of_customer(info, self.pk)
 
     @strawberry.field(description="Newest first: activities, pipeline moves and (as modules land) orders, "
                                   "shipments, invoices and payments.")

@@ -1,0 +1,9 @@
+"""Orders GraphQL, merged for the schema builder."""
+
+from backend.modules.orders.graphql import orders
+from backend.modules.orders.graphql.types import FulfillmentType, OrderLineType, OrderType
+
+Query = orders.Query
+Mutation = orders.Mutation
+types = [OrderType, OrderLineType, FulfillmentType]
+node_sources = list(orders.node_sources)

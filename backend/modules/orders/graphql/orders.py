@@ -1,0 +1,473 @@
+"""``orders`` and the order mutations: create, edit, the review transitions, allocation, fulfillment,
+shipping and delivery; tax rates and routing rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from sqlalchemy import select
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from backend.api.context import RequestContext
+from backend.api.errors import UserError, run_mutation
+from backend.api.gates import gated_field, gated_mutation
+from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.core.ids import to_global_id
+from backend.modules.orders import service as orders
+from backend.modules.orders.graphql.types import (
+    FulfillmentType,
+    OrderChannel,
+    OrderStatus,
+    OrderType,
+    load_fulfillments,
+    load_order_lines,
+    load_orders,
+)
+from backend.modules.orders.models import Order, RoutingRule, TaxRate
+from backend.modules.platform import service as platform
+
+_order = Order.__table__
+_rule = RoutingRule.__table__
+_tax = TaxRate.__table__
+
+
+@strawberry.input
+class OrderFilter:
+    status: OrderStatus | None = None
+    statuses: list[OrderStatus] | None = None
+    customer_id: strawberry.ID | None = None
+    channel: OrderChannel | None = None
+    assigned_to_me: bool = strawberry.field(default=False, description="The review queue routed to you.")
+    number: str | None = strawberry.field(default=None, description="SO-000123, or its start.")
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@strawberry.enum
+class OrderSortField(Enum):
+    CREATED_AT = "created_at"
+    NUMBER = "number"
+    TOTAL = "total"
+
+
+@strawberry.input
+class OrderSort:
+    field: OrderSortField = OrderSortField.CREATED_AT
+    descending: bool = True
+
+
+@strawberry.input
+class OrderLineInput:
+    product_id: strawberry.ID
+    quantity: Decimal
+    unit_price: Decimal | None = strawberry.field(default=None, description="Default: the customer's price list, "
+                                                                            "else the list price.")
+    discount_percent: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_rate: Decimal | None = strawberry.field(default=None, description="Percent; default: the rate of the "
+                                                                          "product's tax category.")
+
+
+@strawberry.input
+class OrderCreateInput:
+    customer_id: strawberry.ID
+    lines: list[OrderLineInput]
+    contact_id: strawberry.ID | None = strawberry.field(default=None, description="Default: the primary contact.")
+    opportunity_id: strawberry.ID | None = None
+    channel: OrderChannel = OrderChannel.WEB
+    billing_address: JSON | None = strawberry.field(default=None, description="Default: the customer's.")
+    shipping_address: JSON | None = strawberry.field(default=None, description="Default: the customer's.")
+    requested_delivery_date: date | None = None
+    notes: str | None = None
+    shipping_amount: Decimal | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class OrderUpdateInput:
+    id: strawberry.ID
+    lines: list[OrderLineInput] | None = strawberry.field(default=None, description="Replace the lines (until the "
+                                                                                    "order ships).")
+    contact_id: strawberry.ID | None = None
+    channel: OrderChannel | None = None
+    billing_address: JSON | None = strawberry.UNSET
+    shipping_address: JSON | None = strawberry.UNSET
+    requested_delivery_date: date | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+    shipping_amount: Decimal | None = None
+
+
+@strawberry.input
+class OrderIdInput:
+    id: strawberry.ID
+    note: str | None = None
+
+
+@strawberry.input
+class OrderReasonInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.type
+class OrderPayload:
+    order: OrderType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class FulfillmentLineInput:
+    line_id: strawberry.ID
+    quantity: Decimal
+
+
+@strawberry.input
+class FulfillmentCreateInput:
+    order_id: strawberry.ID
+    warehouse_id: strawberry.ID | None = None
+    lines: list[FulfillmentLineInput] | None = strawberry.field(default=None, description="Default: everything held.")
+
+
+@strawberry.type
+class FulfillmentPayload:
+    fulfillment: FulfillmentType | None = strawberry.field(default=None, description="The first (or only) one.")
+    fulfillments: list[FulfillmentType] = strawberry.field(default_factory=list, description="One per warehouse.")
+    order: OrderType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ShipmentShipInput:
+    fulfillment_id: strawberry.ID
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None = strawberry.field(default=None, description="Default: the carrier's tracking page "
+                                                                          "(SF Express, EMS, DHL, UPS, FedEx, USPS).")
+
+
+@strawberry.input
+class ShipmentDeliverInput:
+    fulfillment_id: strawberry.ID
+
+
+@strawberry.type(name="OrderTaxRate")
+class TaxRateType:
+    tax_category: str
+    rate: Decimal
+
+
+@strawberry.input
+class OrderTaxRateSetInput:
+    tax_category: str
+    rate: Decimal | None = strawberry.field(description="Percent; null removes the rate.")
+
+
+@strawberry.type
+class OrderTaxRatePayload:
+    tax_rates: list[TaxRateType] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(name="OrderRoutingRule")
+class RoutingRuleType:
+    id: strawberry.ID
+    name: str
+    position: int
+    channel: OrderChannel | None
+    customer_tag: str | None
+    region: str | None
+    min_total: Decimal | None
+    max_total: Decimal | None
+    auto_approve: bool
+    assignee_id: strawberry.ID | None
+    team_id: strawberry.ID | None
+
+    @classmethod
+    def from_row(cls, r) -> RoutingRuleType:  # type: ignore[no-untyped-def]
+        return cls(id=strawberry.ID(to_global_id("OrderRoutingRule", r.id)), name=r.name, position=r.position,
+                   channel=OrderChannel(r.channel) if r.channel else None, customer_tag=r.customer_tag,
+                   region=r.region, min_total=r.min_total, max_total=r.max_total, auto_approve=r.auto_approve,
+                   assignee_id=strawberry.ID(to_global_id("User", r.assignee_id)) if r.assignee_id else None,
+                   team_id=strawberry.ID(to_global_id("Team", r.team_id)) if r.team_id else None)
+
+
+@strawberry.input
+class OrderRoutingRuleCreateInput:
+    name: str
+    position: int | None = None
+    channel: OrderChannel | None = None
+    customer_tag: str | None = None
+    region: str | None = strawberry.field(default=None, description="Shipping address country, region or city.")
+    min_total: Decimal | None = None
+    max_total: Decimal | None = None
+    assignee_id: strawberry.ID | None = None
+    team_id: strawberry.ID | None = None
+    auto_approve: bool = False
+
+
+@strawberry.input
+class OrderRoutingRuleDeleteInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class OrderRoutingRulePayload:
+    routing_rules: list[RoutingRuleType] = strawberry.field(default_factory=list)
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _actor(ctx: RequestContext) -> uuid.UUID | None:
+    return ctx.principal.user_id if ctx.principal is not None else None
+
+
+def _lines(lines: list[OrderLineInput]) -> list[orders.LineInput]:
+    return [orders.LineInput(product_id=decode_id(x.product_id, "Product", field=["lines", str(i), "productId"]),
+                             quantity=x.quantity, unit_price=x.unit_price, discount_percent=x.discount_percent,
+                             discount_amount=x.discount_amount, tax_rate=x.tax_rate) for i, x in enumerate(lines)]
+
+
+async def _order_payload(ctx: RequestContext, order_id: uuid.UUID) -> OrderPayload:
+    return OrderPayload(order=(await load_orders(ctx, [order_id]))[order_id])
+
+
+async def _transition(info: Info, input: OrderIdInput | OrderReasonInput,
+                      call: Callable[[RequestContext, uuid.UUID], Awaitable[object]]) -> OrderPayload:
+    ctx: RequestContext = info.context
+
+    async def operation() -> OrderPayload:
+        order_id = decode_id(input.id, "Order")
+        await call(ctx, order_id)
+        return await _order_payload(ctx, order_id)
+
+    return await run_mutation(info, OrderPayload, operation, input)
+
+
+async def _rules(ctx: RequestContext) -> list[RoutingRuleType]:
+    rows = await ctx.require_tenant_session().execute(select(_rule).where(
+        _rule.c.tenant_id == ctx.principal.tenant_id).order_by(_rule.c.position))  # type: ignore[union-attr]
+    return [RoutingRuleType.from_row(r) for r in rows]
+
+
+async def _tax_rates(ctx: RequestContext) -> list[TaxRateType]:
+    rates = await orders.tax_rates(ctx.require_tenant_session())
+    return [TaxRateType(tax_category=k, rate=v.normalize()) for k, v in sorted(rates.items())]
+
+
+@strawberry.type
+class Query:
+    @gated_field(module="orders", permission="orders.read")
+    async def orders(self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+                     before: str | None = None, filter: OrderFilter | None = None,
+                     sort: OrderSort | None = None) -> Connection[OrderType]:
+        ctx: RequestContext = info.context
+        stmt = select(_order).where(_order.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
+        flt = filter or OrderFilter()
+        if flt.status is not None:
+            stmt = stmt.where(_order.c.status == flt.status.value)
+        if flt.statuses:
+            stmt = stmt.where(_order.c.status.in_([s.value for s in flt.statuses]))
+        if flt.customer_id:
+            stmt = stmt.where(_order.c.customer_id == decode_id(flt.customer_id, "Customer", field="customerId"))
+        if flt.channel is not None:
+            stmt = stmt.where(_order.c.channel == flt.channel.value)
+        if flt.assigned_to_me:
+            stmt = stmt.where(_order.c.assignee_id == _actor(ctx))
+        if flt.number:
+            stmt = stmt.where(_order.c.number.startswith(flt.number.strip().upper(), autoescape=True))
+        if flt.created_after:
+            stmt = stmt.where(_order.c.created_at >= flt.created_after)
+        if flt.created_before:
+            stmt = stmt.where(_order.c.created_at < flt.created_before)
+        sort = sort or OrderSort()
+        sort_col = _order.c[sort.field.value]
+        return await keyset_page(ctx.require_tenant_session(), stmt, args=page_args(first, after, last, before),
+                                 id_col=_order.c.id, sort_col=sort_col, descending=sort.descending,
+                                 to_node=OrderType.from_row)
+
+    @gated_field(module="orders", permission="orders.read")
+    async def order_tax_rates(self, info: Info) -> list[TaxRateType]:
+        return await _tax_rates(info.context)
+
+    @gated_field(module="orders", permission="orders.read")
+    async def order_routing_rules(self, info: Info) -> list[RoutingRuleType]:
+        return await _rules(info.context)
+
+
+@strawberry.type
+class Mutation:
+    @gated_mutation(module="orders", permission="orders.write")
+    async def order_create(self, info: Info, input: OrderCreateInput) -> OrderPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OrderPayload:
+            values = orders.OrderFields(
+                customer_id=decode_id(input.customer_id, "Customer", field="customerId"), lines=_lines(input.lines),
+                contact_id=decode_id(input.contact_id, "Contact", field="contactId") if input.contact_id else None,
+                opportunity_id=decode_id(input.opportunity_id, "Opportunity", field="opportunityId")
+                if input.opportunity_id else None, channel=input.channel.value,
+                billing_address=input.billing_address if isinstance(input.billing_address, dict) else None,
+                shipping_address=input.shipping_address if isinstance(input.shipping_address, dict) else None,
+                requested_delivery_date=input.requested_delivery_date, notes=input.notes,
+                shipping_amount=input.shipping_amount)
+            order = await orders.create_order(ctx.require_tenant_session(), values=values, created_by=_actor(ctx),
+                                              idempotency_key=input.idempotency_key)
+            return await _order_payload(ctx, order.id)
+
+        return await run_mutation(info, OrderPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.write")
+    async def order_update(self, info: Info, input: OrderUpdateInput) -> OrderPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OrderPayload:
+            values = orders.OrderFields(
+                lines=_lines(input.lines) if input.lines is not None else None,
+                contact_id=decode_id(input.contact_id, "Contact", field="contactId") if input.contact_id else None,
+                channel=input.channel.value if input.channel else None, shipping_amount=input.shipping_amount)
+            for name in ("billing_address", "shipping_address", "requested_delivery_date", "notes"):
+                value = getattr(input, name)
+                if value is not strawberry.UNSET:
+                    setattr(values, name, value)
+                    values.given.add(name)
+            order = await orders.update_order(ctx.require_tenant_session(), order_id=decode_id(input.id, "Order"),
+                                              values=values, actor_id=_actor(ctx))
+            return await _order_payload(ctx, order.id)
+
+        return await run_mutation(info, OrderPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.submit")
+    async def order_submit(self, info: Info, input: OrderIdInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.submit_order(
+            ctx.require_tenant_session(), order_id=oid, actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.approve")
+    async def order_approve(self, info: Info, input: OrderIdInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.approve_order(
+            ctx.require_tenant_session(), order_id=oid, actor_id=_actor(ctx), note=input.note))
+
+    @gated_mutation(module="orders", permission="orders.approve")
+    async def order_reject(self, info: Info, input: OrderReasonInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.reject_order(
+            ctx.require_tenant_session(), order_id=oid, reason=input.reason or "", actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.write")
+    async def order_hold(self, info: Info, input: OrderReasonInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.hold_order(
+            ctx.require_tenant_session(), order_id=oid, reason=input.reason, actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.write")
+    async def order_release(self, info: Info, input: OrderIdInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.release_order(
+            ctx.require_tenant_session(), order_id=oid, actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.write")
+    async def order_cancel(self, info: Info, input: OrderReasonInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.cancel_order(
+            ctx.require_tenant_session(), order_id=oid, reason=input.reason, actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.fulfill")
+    async def order_allocate(self, info: Info, input: OrderIdInput) -> OrderPayload:
+        return await _transition(info, input, lambda ctx, oid: orders.allocate_order(
+            ctx.require_tenant_session(), order_id=oid, actor_id=_actor(ctx)))
+
+    @gated_mutation(module="orders", permission="orders.fulfill")
+    async def fulfillment_create(self, info: Info, input: FulfillmentCreateInput) -> FulfillmentPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> FulfillmentPayload:
+            order_id = decode_id(input.order_id, "Order", field="orderId")
+            made = await orders.create_fulfillments(
+                ctx.require_tenant_session(), order_id=order_id,
+                warehouse_id=decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
+                if input.warehouse_id else None,
+                lines=[(decode_id(x.line_id, "OrderLine", field=["lines", str(i), "lineId"]), x.quantity)
+                       for i, x in enumerate(input.lines)] if input.lines is not None else None)
+            found = await load_fulfillments(ctx, [f.id for f in made])
+            listed = [found[f.id] for f in made]
+            return FulfillmentPayload(fulfillment=listed[0], fulfillments=listed,
+                                      order=(await load_orders(ctx, [order_id]))[order_id])
+
+        return await run_mutation(info, FulfillmentPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.fulfill")
+    async def shipment_ship(self, info: Info, input: ShipmentShipInput) -> FulfillmentPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> FulfillmentPayload:
+            shipped = await orders.ship(
+                ctx.require_tenant_session(), fulfillment_id=decode_id(input.fulfillment_id, "Fulfillment",
+                                                                       field="fulfillmentId"),
+                carrier=input.carrier, tracking_number=input.tracking_number, tracking_url=input.tracking_url,
+                actor_id=_actor(ctx))
+            found = (await load_fulfillments(ctx, [shipped.id]))[shipped.id]
+            return FulfillmentPayload(fulfillment=found, fulfillments=[found],
+                                      order=(await load_orders(ctx, [shipped.order_id]))[shipped.order_id])
+
+        return await run_mutation(info, FulfillmentPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.fulfill")
+    async def shipment_deliver(self, info: Info, input: ShipmentDeliverInput) -> FulfillmentPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> FulfillmentPayload:
+            done = await orders.deliver(ctx.require_tenant_session(), actor_id=_actor(ctx),
+                                        fulfillment_id=decode_id(input.fulfillment_id, "Fulfillment",
+                                                                 field="fulfillmentId"))
+            found = (await load_fulfillments(ctx, [done.id]))[done.id]
+            return FulfillmentPayload(fulfillment=found, fulfillments=[found],
+                                      order=(await load_orders(ctx, [done.order_id]))[done.order_id])
+
+        return await run_mutation(info, FulfillmentPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.admin")
+    async def order_tax_rate_set(self, info: Info, input: OrderTaxRateSetInput) -> OrderTaxRatePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OrderTaxRatePayload:
+            await orders.set_tax_rate(ctx.require_tenant_session(), tax_category=input.tax_category, rate=input.rate)
+            return OrderTaxRatePayload(tax_rates=await _tax_rates(ctx))
+
+        return await run_mutation(info, OrderTaxRatePayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.admin")
+    async def order_routing_rule_create(self, info: Info, input: OrderRoutingRuleCreateInput
+                                        ) -> OrderRoutingRulePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OrderRoutingRulePayload:
+            session = ctx.require_tenant_session()
+            tenant = await platform.get_tenant(session, tenant_id=ctx.principal.tenant_id)  # type: ignore[union-attr]
+            await orders.create_routing_rule(session, currency=tenant.base_currency, values=orders.RuleFields(  # type: ignore[union-attr]
+                name=input.name, position=input.position, channel=input.channel.value if input.channel else None,
+                customer_tag=input.customer_tag, region=input.region, min_total=input.min_total,
+                max_total=input.max_total, auto_approve=input.auto_approve,
+                assignee_id=decode_id(input.assignee_id, "User", field="assigneeId") if input.assignee_id else None,
+                team_id=decode_id(input.team_id, "Team", field="teamId") if input.team_id else None))
+            return OrderRoutingRulePayload(routing_rules=await _rules(ctx))
+
+        return await run_mutation(info, OrderRoutingRulePayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.admin")
+    async def order_routing_rule_delete(self, info: Info, input: OrderRoutingRuleDeleteInput
+                                        ) -> OrderRoutingRulePayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> OrderRoutingRulePayload:
+            await orders.delete_routing_rule(ctx.require_tenant_session(),
+                                             rule_id=decode_id(input.id, "OrderRoutingRule"))
+            return OrderRoutingRulePayload(routing_rules=await _rules(ctx))
+
+        return await run_mutation(info, OrderRoutingRulePayload, operation, input)
+
+
+node_sources = [
+    NodeSource("Order", "orders", "orders.read", load_orders),
+    NodeSource("Fulfillment", "orders", "orders.read", load_fulfillments),
+    NodeSource("OrderLine", "orders", "orders.read", load_order_lines),
+]

@@ -1,0 +1,344 @@
+"""Order object types and their per-request loaders (one query per batch)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from sqlalchemy import func, select
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from backend.api.context import RequestContext
+from backend.api.loaders import grouped_loader
+from backend.api.money import MoneyType
+from backend.api.relay import Node
+from backend.core.ids import to_global_id
+from backend.modules.crm.graphql.customers import customer_loader, load_contacts
+from backend.modules.crm.graphql.types import ContactType, CustomerType
+from backend.modules.inventory.graphql.types import ProductNode, WarehouseType, product_loader, warehouse_loader
+from backend.modules.inventory.service import show
+from backend.modules.orders.models import Fulfillment, FulfillmentLine, Order, OrderEvent, OrderLine
+from backend.modules.platform.graphql.types import UserType, user_loader
+
+_order = Order.__table__
+_line = OrderLine.__table__
+_event = OrderEvent.__table__
+_fulfillment = Fulfillment.__table__
+_fline = FulfillmentLine.__table__
+
+
+@strawberry.enum
+class OrderStatus(Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALLOCATED = "allocated"
+    PARTIALLY_ALLOCATED = "partially_allocated"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ON_HOLD = "on_hold"
+
+
+@strawberry.enum
+class OrderChannel(Enum):
+    WEB = "web"
+    PHONE = "phone"
+    EMAIL = "email"
+    API = "api"
+    MARKETPLACE = "marketplace"
+
+
+@strawberry.enum
+class FulfillmentStatus(Enum):
+    OPEN = "open"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+# --- loaders ----------------------------------------------------------------------------------------------
+
+
+def _lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return select(_line).where(_line.c.tenant_id == tenant_id, _line.c.order_id.in_(keys)).order_by(_line.c.position)
+
+
+def _events_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_event).where(_event.c.tenant_id == tenant_id, _event.c.order_id.in_(keys))
+            .order_by(_event.c.created_at, _event.c.id))
+
+
+def _fulfillments_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_fulfillment).where(_fulfillment.c.tenant_id == tenant_id, _fulfillment.c.order_id.in_(keys))
+            .order_by(_fulfillment.c.created_at, _fulfillment.c.id))
+
+
+def _fulfillment_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    same = (_line.c.tenant_id == _fline.c.tenant_id) & (_line.c.id == _fline.c.order_line_id)
+    return (select(_fline, _line.c.product_id, _line.c.sku, _line.c.position).join(_line, same)
+            .where(_fline.c.tenant_id == tenant_id, _fline.c.fulfillment_id.in_(keys)).order_by(_line.c.position))
+
+
+async def load_orders(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrderType]:
+    rows = await ctx.require_tenant_session().execute(select(_order).where(
+        _order.c.tenant_id == ctx.principal.tenant_id, _order.c.id.in_(ids)))  # type: ignore[union-attr]
+    return {r.id: OrderType.from_row(r) for r in rows}
+
+
+async def load_fulfillments(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, FulfillmentType]:
+    rows = await ctx.require_tenant_session().execute(select(_fulfillment).where(
+        _fulfillment.c.tenant_id == ctx.principal.tenant_id, _fulfillment.c.id.in_(ids)))  # type: ignore[union-attr]
+    return {r.id: FulfillmentType.from_row(r) for r in rows}
+
+
+async def load_order_lines(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrderLineType]:
+    same = (_order.c.tenant_id == _line.c.tenant_id) & (_order.c.id == _line.c.order_id)
+    rows = await ctx.require_tenant_session().execute(select(_line, _order.c.currency).join(_order, same).where(
+        _line.c.tenant_id == ctx.principal.tenant_id, _line.c.id.in_(ids)))  # type: ignore[union-attr]
+    return {r.id: OrderLineType.from_row(r, r.currency) for r in rows}
+
+
+# --- types --------------------------------------------------------------------------------------------------
+
+
+@strawberry.type(name="OrderLine")
+class OrderLineType(Node):
+    id: strawberry.ID
+    position: int
+    sku: str = strawberry.field(description="As ordered.")
+    name: str
+    quantity: Decimal
+    unit_price: MoneyType
+    discount_percent: Decimal | None
+    discount_amount: MoneyType | None
+    tax_rate: Decimal = strawberry.field(description="Percent.")
+    subtotal: MoneyType = strawberry.field(description="quantity x unit price, rounded.")
+    discount: MoneyType
+    tax: MoneyType
+    total: MoneyType
+    reserved: Decimal = strawberry.field(description="Held in stock for this line, not yet shipped.")
+    shipped: Decimal
+    delivered: Decimal
+    cancelled: Decimal
+    backordered: Decimal = strawberry.field(description="Still waiting for stock.")
+    product_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r, currency: str) -> OrderLineType:  # type: ignore[no-untyped-def]
+        def money(amount: Decimal) -> MoneyType:
+            return MoneyType.of(amount, currency)
+
+        return cls(id=to_global_id("OrderLine", r.id), position=r.position, sku=r.sku, name=r.name,
+                   quantity=show(r.quantity), unit_price=money(r.unit_price),
+                   discount_percent=show(r.discount) if r.discount_kind == "percent" else None,
+                   discount_amount=money(r.discount) if r.discount_kind == "amount" else None,
+                   tax_rate=show(r.tax_rate), subtotal=money(r.line_subtotal), discount=money(r.line_discount),
+                   tax=money(r.line_tax), total=money(r.line_total), reserved=show(r.reserved),
+                   shipped=show(r.shipped), delivered=show(r.delivered), cancelled=show(r.cancelled),
+                   backordered=show(max(r.quantity - r.cancelled - r.shipped - r.reserved, Decimal(0))),
+                   product_pk=r.product_id)
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductNode | None:
+        return await product_loader(info.context).load(self.product_pk)
+
+
+@strawberry.type(name="OrderEvent", description="A status change of an order.")
+class OrderEventType:
+    from_status: OrderStatus | None = strawberry.field(name="from")
+    to_status: OrderStatus = strawberry.field(name="to")
+    note: str | None
+    created_at: datetime
+    actor_pk: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, r) -> OrderEventType:  # type: ignore[no-untyped-def]
+        return cls(from_status=OrderStatus(r.from_status) if r.from_status else None,
+                   to_status=OrderStatus(r.to_status), note=r.note, created_at=r.created_at, actor_pk=r.actor_id)
+
+    @strawberry.field(description="Who made the change (null for automatic ones).")
+    async def actor(self, info: Info) -> UserType | None:
+        return await user_loader(info.context).load(self.actor_pk) if self.actor_pk else None
+
+
+@strawberry.type(name="FulfillmentLine")
+class FulfillmentLineType:
+    quantity: Decimal
+    sku: str
+    line_pk: strawberry.Private[uuid.UUID]
+    product_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r) -> FulfillmentLineType:  # type: ignore[no-untyped-def]
+        return cls(quantity=show(r.quantity), sku=r.sku, line_pk=r.order_line_id, product_pk=r.product_id)
+
+    @strawberry.field
+    def line_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("OrderLine", self.line_pk))
+
+    @strawberry.field
+    async def product(self, info: Info) -> ProductNode | None:
+        return await product_loader(info.context).load(self.product_pk)
+
+
+@strawberry.type(name="Fulfillment", description="Lines picked from one warehouse; a shipment once shipped.")
+class FulfillmentType(Node):
+    id: strawberry.ID
+    status: FulfillmentStatus
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    created_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    pk: strawberry.Private[uuid.UUID]
+    order_pk: strawberry.Private[uuid.UUID]
+    warehouse_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r) -> FulfillmentType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Fulfillment", r.id), status=FulfillmentStatus(r.status), carrier=r.carrier,
+                   tracking_number=r.tracking_number, tracking_url=r.tracking_url, created_at=r.created_at,
+                   shipped_at=r.shipped_at, delivered_at=r.delivered_at, pk=r.id, order_pk=r.order_id,
+                   warehouse_pk=r.warehouse_id)
+
+    @strawberry.field
+    async def warehouse(self, info: Info) -> WarehouseType | None:
+        return await warehouse_loader(info.context).load(self.warehouse_pk)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[FulfillmentLineType]:
+        return await grouped_loader(info.context, "fulfillment_id", _fulfillment_lines_stmt,
+                                    FulfillmentLineType.from_row).load(self.pk)
+
+    @strawberry.field
+    async def order(self, info: Info) -> OrderType | None:
+        from backend.api.loaders import by_id_loader
+
+        return await by_id_loader(info.context, "OrderById", load_orders).load(self.order_pk)
+
+
+@strawberry.type(name="Order")
+class OrderType(Node):
+    id: strawberry.ID
+    number: str
+    status: OrderStatus
+    channel: OrderChannel
+    currency_code: str
+    subtotal: MoneyType
+    discount_total: MoneyType
+    tax_total: MoneyType
+    shipping_total: MoneyType
+    total: MoneyType
+    billing_address: JSON | None
+    shipping_address: JSON | None
+    requested_delivery_date: date | None
+    notes: str | None
+    rejection_reason: str | None
+    cancel_reason: str | None
+    tracking_token: strawberry.Private[str]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    pk: strawberry.Private[uuid.UUID]
+    customer_pk: strawberry.Private[uuid.UUID]
+    contact_pk: strawberry.Private[uuid.UUID | None]
+    owner_pk: strawberry.Private[uuid.UUID | None]
+    assignee_pk: strawberry.Private[uuid.UUID | None]
+    opportunity_pk: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, r) -> OrderType:  # type: ignore[no-untyped-def]
+        def money(amount: Decimal) -> MoneyType:
+            return MoneyType.of(amount, r.currency)
+
+        return cls(id=to_global_id("Order", r.id), number=r.number, status=OrderStatus(r.status),
+                   channel=OrderChannel(r.channel), currency_code=r.currency, subtotal=money(r.subtotal),
+                   discount_total=money(r.discount_total), tax_total=money(r.tax_total),
+                   shipping_total=money(r.shipping_total), total=money(r.total), billing_address=r.billing_address,
+                   shipping_address=r.shipping_address, requested_delivery_date=r.requested_delivery_date,
+                   notes=r.notes, rejection_reason=r.rejection_reason, cancel_reason=r.cancel_reason,
+                   tracking_token=r.tracking_token, created_at=r.created_at, updated_at=r.updated_at,
+                   submitted_at=r.submitted_at, approved_at=r.approved_at, shipped_at=r.shipped_at,
+                   delivered_at=r.delivered_at, completed_at=r.completed_at, cancelled_at=r.cancelled_at, pk=r.id,
+                   customer_pk=r.customer_id, contact_pk=r.contact_id, owner_pk=r.owner_id,
+                   assignee_pk=r.assignee_id, opportunity_pk=r.opportunity_id)
+
+    @strawberry.field(description="The customer-facing tracking page: no sign-in, shows only number, status "
+                                  "and shipments.")
+    def tracking_link(self) -> str:
+        return f"/track/{self.tracking_token}"
+
+    @strawberry.field
+    async def customer(self, info: Info) -> CustomerType | None:
+        return await customer_loader(info.context).load(self.customer_pk)
+
+    @strawberry.field(description="The customer's contact told about the order.")
+    async def contact(self, info: Info) -> ContactType | None:
+        if self.contact_pk is None:
+            return None
+        return (await load_contacts(info.context, [self.contact_pk])).get(self.contact_pk)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLineType]:
+        currency = self.currency_code
+        return await grouped_loader(info.context, "order_id", _lines_stmt,
+                                    lambda r: OrderLineType.from_row(r, currency)).load(self.pk)
+
+    @strawberry.field(description="Every status change: who, when, from, to, note.")
+    async def events(self, info: Info) -> list[OrderEventType]:
+        return await grouped_loader(info.context, "order_id", _events_stmt, OrderEventType.from_row).load(self.pk)
+
+    @strawberry.field
+    async def fulfillments(self, info: Info) -> list[FulfillmentType]:
+        return await grouped_loader(info.context, "order_id", _fulfillments_stmt,
+                                    FulfillmentType.from_row).load(self.pk)
+
+    @strawberry.field(description="Fulfillments that have shipped.")
+    async def shipments(self, info: Info) -> list[FulfillmentType]:
+        found = await grouped_loader(info.context, "order_id", _fulfillments_stmt,
+                                     FulfillmentType.from_row).load(self.pk)
+        return [f for f in found if f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)]
+
+    @strawberry.field(description="The member who took the order.")
+    async def owner(self, info: Info) -> UserType | None:
+        return await user_loader(info.context).load(self.owner_pk) if self.owner_pk else None
+
+    @strawberry.field(description="The reviewer routing chose.")
+    async def assignee(self, info: Info) -> UserType | None:
+        return await user_loader(info.context).load(self.assignee_pk) if self.assignee_pk else None
+
+    @strawberry.field
+    def opportunity_id(self) -> strawberry.ID | None:
+        return strawberry.ID(to_global_id("Opportunity", self.opportunity_pk)) if self.opportunity_pk else None
+
+
+CUSTOMER_ORDERS = 50  # Customer.orders shows this many, newest first
+
+
+def _customer_orders_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    rank = func.row_number().over(partition_by=_order.c.customer_id,
+                                  order_by=(_order.c.created_at.desc(), _order.c.id.desc())).label("rank")
+    ranked = select(_order, rank).where(_order.c.tenant_id == tenant_id, _order.c.customer_id.in_(keys)).subquery()
+    return select(ranked).where(ranked.c.rank <= CUSTOMER_ORDERS).order_by(ranked.c.customer_id, ranked.c.rank)
+
+
+async def orders_of_customer(info: Info, customer_id: uuid.UUID) -> list[OrderType]:
+    """``Customer.orders``: batched for a page of customers; empty without ``orders.read``."""
+    ctx: RequestContext = info.context
+    if ctx.principal is None or not ctx.principal.can("orders.read"):
+        return []
+    return await grouped_loader(ctx, "customer_id", _customer_orders_stmt, OrderType.from_row).load(customer_id)

@@ -39,6 +39,7 @@ async def seed(session: AsyncSession) -> None:
                                                   for w in await inventory.list_warehouses(session)])
     in_stock = [p for p in stocked if sum(lv.available for (pid, _), lv in levels.items() if pid == p.id) >= 6]
     scale = max(1, int(session.info.get("demo_scale", 200)) // 40)
+    completed = []
     for n, target in enumerate(PLAN * scale):
         customer = customers[n % len(customers)]
         picks = rng.sample(in_stock, k=min(len(in_stock), rng.randint(1, 3)))
@@ -51,6 +52,16 @@ async def seed(session: AsyncSession) -> None:
             customer_id=customer, lines=lines, channel=rng.choice(["phone", "email", "api"]),
             notes="Demo order", shipping_amount=Decimal(rng.choice([0, 15, 25]))), created_by=manager)
         await _advance(session, order.id, target, manager)
+        if target == "completed":
+            completed.append(order.id)
+    # A return received back into stock, and one still on its way.
+    for n, order_id in enumerate(completed[:2]):
+        line = (await orders.order_lines(session, order_id))[0]
+        made = await orders.create_return(session, order_id=order_id, lines=[(line.id, Decimal(1))],
+                                          reason="Damaged in transit" if n == 0 else "Wrong colour",
+                                          created_by=manager)
+        if n == 0:
+            await orders.receive_return(session, return_id=made.id, warehouse_id=None, actor_id=manager)
 
 
 async def _advance(session: AsyncSession, order_id, target: str, actor) -> None:  # type: ignore[no-untyped-def]

@@ -36,3 +36,11 @@ ORDER_DELIVERED = event_type(
     payload={**_ORDER, "shipmentId": "the Fulfillment ID of the shipment"})
 ORDER_COMPLETED = event_type("order.completed", module="orders",
                              description="Every line of the order is delivered or cancelled.", payload=_ORDER)
+_RETURN = {"returnId": "Return ID", "number": "RMA-000001", "orderId": "Order ID", "orderNumber": "SO-000123",
+           "customerId": "Customer ID"}
+RETURN_CREATED = event_type("return.created", module="orders", description="A customer return was requested.",
+                            payload={**_RETURN, "reason": "why"})
+RETURN_RECEIVED = event_type(
+    "return.received", module="orders", description="A return was received: restocked or scrapped, line by line.",
+    payload={**_RETURN, "warehouseId": "Warehouse ID",
+             "lines": "list of {lineId, sku, quantity, restocked (bool), unitPrice, taxRate}"})

@@ -61,5 +61,7 @@ for _type, _title in (
     (order_events.ORDER_SHIPPED, lambda p: f"Order {p['number']} shipped with {p['carrier']} ({p['trackingNumber']})"),
     (order_events.ORDER_DELIVERED, lambda p: f"Order {p['number']}: shipment delivered"),
     (order_events.ORDER_COMPLETED, lambda p: f"Order {p['number']} completed"),
+    (order_events.RETURN_CREATED, lambda p: f"Return {p['number']} requested for {p['orderNumber']}: {p['reason']}"),
+    (order_events.RETURN_RECEIVED, lambda p: f"Return {p['number']} received"),
 ):
     crm.show_on_timeline(_type, _title)

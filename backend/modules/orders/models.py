@@ -195,3 +195,43 @@ class RoutingRule(TenantScoped, Base):
     team_id: Mapped[uuid.UUID | None]
     auto_approve: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Return(TenantScoped, Base):
+    """Goods a customer sends back (RMA): requested, then received (restocked or scrapped)."""
+
+    __tablename__ = "ord_return"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        tenant_fk("order_id", "ord_order"),
+        tenant_fk("warehouse_id", "inv_warehouse"),
+        CheckConstraint("status IN ('requested', 'received', 'cancelled')", name="status"),
+        Index(None, "tenant_id", "order_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(10), default="requested")
+    reason: Mapped[str] = mapped_column(String(500))
+    warehouse_id: Mapped[uuid.UUID | None]  # where it was received
+    created_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime | None]
+
+
+class ReturnLine(TenantScoped, Base):
+    __tablename__ = "ord_return_line"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "return_id", "order_line_id"),
+        tenant_fk("return_id", "ord_return", ondelete="CASCADE"),
+        tenant_fk("order_line_id", "ord_order_line"),
+        CheckConstraint("quantity > 0", name="quantity"),
+        CheckConstraint("restocked >= 0 AND scrapped >= 0 AND restocked + scrapped <= quantity", name="received"),
+        Index(None, "tenant_id", "order_line_id"),
+    )
+
+    return_id: Mapped[uuid.UUID]
+    order_line_id: Mapped[uuid.UUID]
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    restocked: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    scrapped: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))

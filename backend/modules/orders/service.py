@@ -25,6 +25,7 @@ from backend.modules.orders.orders import (
     update_order,
 )
 from backend.modules.orders.pricing import line_amounts, order_amounts, set_tax_rate, tax_rates
+from backend.modules.orders.returns import create_return, get_return, receive_return
 from backend.modules.orders.routing import RuleFields
 from backend.modules.orders.routing import create_rule as create_routing_rule
 from backend.modules.orders.routing import delete_rule as delete_routing_rule
@@ -39,14 +40,17 @@ __all__ = [
     "cancel_order",
     "create_fulfillments",
     "create_order",
+    "create_return",
     "create_routing_rule",
     "delete_routing_rule",
     "deliver",
     "get_order",
+    "get_return",
     "hold_order",
     "line_amounts",
     "order_amounts",
     "order_lines",
+    "receive_return",
     "reject_order",
     "release_order",
     "set_tax_rate",

@@ -25,9 +25,12 @@ from backend.modules.orders.graphql.types import (
     OrderChannel,
     OrderStatus,
     OrderType,
+    ReturnStatus,
+    ReturnType,
     load_fulfillments,
     load_order_lines,
     load_orders,
+    load_returns,
 )
 from backend.modules.orders.models import Order, RoutingRule, TaxRate
 from backend.modules.platform import service as platform
@@ -154,6 +157,33 @@ class ShipmentShipInput:
 @strawberry.input
 class ShipmentDeliverInput:
     fulfillment_id: strawberry.ID
+
+
+@strawberry.input
+class ReturnLineInput:
+    line_id: strawberry.ID
+    quantity: Decimal
+
+
+@strawberry.input
+class ReturnCreateInput:
+    order_id: strawberry.ID
+    lines: list[ReturnLineInput]
+    reason: str
+
+
+@strawberry.input
+class ReturnReceiveInput:
+    id: strawberry.ID
+    warehouse_id: strawberry.ID | None = strawberry.field(default=None, description="Default: the default warehouse.")
+    scrap_line_ids: list[strawberry.ID] = strawberry.field(default_factory=list,
+                                                           description="Order lines written off, not restocked.")
+
+
+@strawberry.type
+class ReturnPayload:
+    return_: ReturnType | None = strawberry.field(default=None, name="return")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(name="OrderTaxRate")
@@ -291,6 +321,19 @@ class Query:
                                  to_node=OrderType.from_row)
 
     @gated_field(module="orders", permission="orders.read")
+    async def returns(self, info: Info, first: int | None = None, after: str | None = None,
+                      status: ReturnStatus | None = None) -> Connection[ReturnType]:
+        from backend.modules.orders.models import Return
+
+        table = Return.__table__
+        ctx: RequestContext = info.context
+        stmt = select(table).where(table.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
+        if status is not None:
+            stmt = stmt.where(table.c.status == status.value)
+        return await keyset_page(ctx.require_tenant_session(), stmt, args=page_args(first, after), id_col=table.c.id,
+                                 sort_col=table.c.created_at, descending=True, to_node=ReturnType.from_row)
+
+    @gated_field(module="orders", permission="orders.read")
     async def order_tax_rates(self, info: Info) -> list[TaxRateType]:
         return await _tax_rates(info.context)
 
@@ -425,6 +468,35 @@ class Mutation:
 
         return await run_mutation(info, FulfillmentPayload, operation, input)
 
+    @gated_mutation(module="orders", permission="orders.write")
+    async def return_create(self, info: Info, input: ReturnCreateInput) -> ReturnPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> ReturnPayload:
+            made = await orders.create_return(
+                ctx.require_tenant_session(), order_id=decode_id(input.order_id, "Order", field="orderId"),
+                reason=input.reason, created_by=_actor(ctx),
+                lines=[(decode_id(x.line_id, "OrderLine", field=["lines", str(i), "lineId"]), x.quantity)
+                       for i, x in enumerate(input.lines)])
+            return ReturnPayload(return_=(await load_returns(ctx, [made.id]))[made.id])
+
+        return await run_mutation(info, ReturnPayload, operation, input)
+
+    @gated_mutation(module="orders", permission="orders.fulfill")
+    async def return_receive(self, info: Info, input: ReturnReceiveInput) -> ReturnPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> ReturnPayload:
+            done = await orders.receive_return(
+                ctx.require_tenant_session(), return_id=decode_id(input.id, "Return"), actor_id=_actor(ctx),
+                warehouse_id=decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
+                if input.warehouse_id else None,
+                scrap_line_ids={decode_id(x, "OrderLine", field=["scrapLineIds", str(i)])
+                                for i, x in enumerate(input.scrap_line_ids)})
+            return ReturnPayload(return_=(await load_returns(ctx, [done.id]))[done.id])
+
+        return await run_mutation(info, ReturnPayload, operation, input)
+
     @gated_mutation(module="orders", permission="orders.admin")
     async def order_tax_rate_set(self, info: Info, input: OrderTaxRateSetInput) -> OrderTaxRatePayload:
         ctx: RequestContext = info.context
@@ -470,4 +542,5 @@ node_sources = [
     NodeSource("Order", "orders", "orders.read", load_orders),
     NodeSource("Fulfillment", "orders", "orders.read", load_fulfillments),
     NodeSource("OrderLine", "orders", "orders.read", load_order_lines),
+    NodeSource("Return", "orders", "orders.read", load_returns),
 ]

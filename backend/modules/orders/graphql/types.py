@@ -21,7 +21,7 @@ from backend.modules.crm.graphql.customers import customer_loader, load_contacts
 from backend.modules.crm.graphql.types import ContactType, CustomerType
 from backend.modules.inventory.graphql.types import ProductNode, WarehouseType, product_loader, warehouse_loader
 from backend.modules.inventory.service import show
-from backend.modules.orders.models import Fulfillment, FulfillmentLine, Order, OrderEvent, OrderLine
+from backend.modules.orders.models import Fulfillment, FulfillmentLine, Order, OrderEvent, OrderLine, Return, ReturnLine
 from backend.modules.platform.graphql.types import UserType, user_loader
 
 _order = Order.__table__
@@ -29,6 +29,8 @@ _line = OrderLine.__table__
 _event = OrderEvent.__table__
 _fulfillment = Fulfillment.__table__
 _fline = FulfillmentLine.__table__
+_return = Return.__table__
+_rline = ReturnLine.__table__
 
 
 @strawberry.enum
@@ -226,6 +228,82 @@ class FulfillmentType(Node):
         return await by_id_loader(info.context, "OrderById", load_orders).load(self.order_pk)
 
 
+@strawberry.enum
+class ReturnStatus(Enum):
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+def _returns_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_return).where(_return.c.tenant_id == tenant_id, _return.c.order_id.in_(keys))
+            .order_by(_return.c.created_at))
+
+
+def _return_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    same = (_line.c.tenant_id == _rline.c.tenant_id) & (_line.c.id == _rline.c.order_line_id)
+    return (select(_rline, _line.c.sku, _line.c.product_id, _line.c.position).join(_line, same)
+            .where(_rline.c.tenant_id == tenant_id, _rline.c.return_id.in_(keys)).order_by(_line.c.position))
+
+
+@strawberry.type(name="ReturnLine")
+class ReturnLineType:
+    sku: str
+    quantity: Decimal
+    restocked: Decimal
+    scrapped: Decimal
+    line_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, r) -> ReturnLineType:  # type: ignore[no-untyped-def]
+        return cls(sku=r.sku, quantity=show(r.quantity), restocked=show(r.restocked), scrapped=show(r.scrapped),
+                   line_pk=r.order_line_id)
+
+    @strawberry.field
+    def line_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("OrderLine", self.line_pk))
+
+
+@strawberry.type(name="Return", description="Goods a customer sends back (RMA).")
+class ReturnType(Node):
+    id: strawberry.ID
+    number: str
+    status: ReturnStatus
+    reason: str
+    created_at: datetime
+    received_at: datetime | None
+    pk: strawberry.Private[uuid.UUID]
+    order_pk: strawberry.Private[uuid.UUID]
+    warehouse_pk: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, r) -> ReturnType:  # type: ignore[no-untyped-def]
+        return cls(id=to_global_id("Return", r.id), number=r.number, status=ReturnStatus(r.status), reason=r.reason,
+                   created_at=r.created_at, received_at=r.received_at, pk=r.id, order_pk=r.order_id,
+                   warehouse_pk=r.warehouse_id)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[ReturnLineType]:
+        return await grouped_loader(info.context, "return_id", _return_lines_stmt,
+                                    ReturnLineType.from_row).load(self.pk)
+
+    @strawberry.field(description="Where it was received.")
+    async def warehouse(self, info: Info) -> WarehouseType | None:
+        return await warehouse_loader(info.context).load(self.warehouse_pk) if self.warehouse_pk else None
+
+    @strawberry.field
+    async def order(self, info: Info) -> OrderType | None:
+        from backend.api.loaders import by_id_loader
+
+        return await by_id_loader(info.context, "OrderById", load_orders).load(self.order_pk)
+
+
+async def load_returns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ReturnType]:
+    rows = await ctx.require_tenant_session().execute(select(_return).where(
+        _return.c.tenant_id == ctx.principal.tenant_id, _return.c.id.in_(ids)))  # type: ignore[union-attr]
+    return {r.id: ReturnType.from_row(r) for r in rows}
+
+
 @strawberry.type(name="Order")
 class OrderType(Node):
     id: strawberry.ID
@@ -312,6 +390,10 @@ class OrderType(Node):
         found = await grouped_loader(info.context, "order_id", _fulfillments_stmt,
                                      FulfillmentType.from_row).load(self.pk)
         return [f for f in found if f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)]
+
+    @strawberry.field
+    async def returns(self, info: Info) -> list[ReturnType]:
+        return await grouped_loader(info.context, "order_id", _returns_stmt, ReturnType.from_row).load(self.pk)
 
     @strawberry.field(description="The member who took the order.")
     async def owner(self, info: Info) -> UserType | None:

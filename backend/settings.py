@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     webhook_allow_private: bool | None = None  # None: allowed outside production (SSRF guard)
     smtp_url: str | None = None  # smtp[s]://user:pass@host:port?from=noreply@example.com ; unset: dev sink
     notification_from: str = "Jishi <noreply@localhost>"
+    public_url: str = "http://127.0.0.1:8000"  # where customers reach this service (order tracking links)
 
     # Logging
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.events import Event, on
@@ -15,6 +16,8 @@ from backend.modules.inventory import events as inv_events
 from backend.modules.orders import events as order_events
 from backend.modules.orders.fulfillment import allocate_backorders
 from backend.modules.orders.models import Order
+from backend.modules.platform import notifications
+from backend.settings import get_settings
 
 _order = Order.__table__
 
@@ -65,3 +68,66 @@ for _type, _title in (
     (order_events.RETURN_RECEIVED, lambda p: f"Return {p['number']} received"),
 ):
     crm.show_on_timeline(_type, _title)
+
+
+# --- telling the customer ---------------------------------------------------------------------------------
+
+notifications.add_built_in({
+    ("order.approved", "en"): (
+        "Order $number confirmed",
+        "Hello $name,\n\nThank you for your order $number with $tenant ($total $currencyCode). We are preparing it.\n"
+        "Follow it here: $trackingLink\n"),
+    ("order.approved", "zh-CN"): (
+        "订单 $number 已确认",
+        "$name，您好：\n\n感谢您在 $tenant 下单（订单号 $number，金额 $total $currencyCode），我们正在为您备货。\n"
+        "查看物流进度：$trackingLink\n"),
+    ("order.shipped", "en"): (
+        "Order $number has shipped",
+        "Hello $name,\n\nYour order $number is on its way with $carrier, tracking number $trackingNumber.\n"
+        "$trackingUrl\nAll shipments: $trackingLink\n"),
+    ("order.shipped", "zh-CN"): (
+        "订单 $number 已发货",
+        "$name，您好：\n\n您的订单 $number 已由 $carrier 发出，运单号 $trackingNumber。\n$trackingUrl\n"
+        "全部包裹：$trackingLink\n"),
+    ("order.delivered", "en"): (
+        "Order $number delivered",
+        "Hello $name,\n\nA shipment of your order $number was delivered. Thank you for buying from $tenant.\n"),
+    ("order.delivered", "zh-CN"): (
+        "订单 $number 已送达",
+        "$name，您好：\n\n您的订单 $number 的包裹已送达。感谢您对 $tenant 的支持。\n"),
+    ("order.cancelled", "en"): (
+        "Order $number cancelled",
+        "Hello $name,\n\nYour order $number with $tenant was cancelled. $reason\n"),
+    ("order.cancelled", "zh-CN"): (
+        "订单 $number 已取消",
+        "$name，您好：\n\n您在 $tenant 的订单 $number 已取消。$reason\n"),
+})
+
+
+async def _tell_the_customer(session: AsyncSession, event: Event) -> None:
+    """Mail the order's contact (else the customer's address) about confirmation, shipment,
+    delivery and cancellation, in the tenant's language."""
+    parsed = from_global_id(event.payload["orderId"])
+    if parsed is None:
+        return
+    order = (await session.execute(select(_order.c.contact_id, _order.c.customer_id, _order.c.tracking_token).where(
+        _order.c.tenant_id == event.tenant_id, _order.c.id == parsed[1]))).one_or_none()
+    if order is None:
+        return
+    recipient = name = None
+    if order.contact_id is not None:
+        contact = await crm.get_contact(session, contact_id=order.contact_id)
+        recipient, name = contact.email, contact.name
+    if not recipient:
+        customer = await crm.get_customer(session, customer_id=order.customer_id)
+        recipient, name = customer.email, customer.name
+    if not recipient:
+        return
+    link = f"{get_settings().public_url.rstrip('/')}/track/{order.tracking_token}"
+    await notifications.notify(session, recipient=recipient, name=name or "", event=event,
+                               variables={"trackingLink": link, "reason": event.payload.get("reason") or ""})
+
+
+for _type in (order_events.ORDER_APPROVED, order_events.ORDER_SHIPPED, order_events.ORDER_DELIVERED,
+              order_events.ORDER_CANCELLED):
+    on(_type, module="orders")(_tell_the_customer)

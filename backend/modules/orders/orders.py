@@ -88,6 +88,12 @@ async def order_lines(session: AsyncSession, order_id: uuid.UUID, *, lock: bool 
     return list((await session.execute(stmt)).scalars())
 
 
+def tracking_token(tenant_id: uuid.UUID) -> str:
+    """The customer's tracking link token: the tenant (so the public page can scope itself to it)
+    and 192 random bits (so nobody can guess another order's)."""
+    return f"{tenant_id.hex}{secrets.token_urlsafe(24)}"
+
+
 def check_allowed(order: Order, action: str) -> None:
     if order.status not in ALLOWED[action]:
         raise DomainError("INVALID_TRANSITION",
@@ -249,7 +255,7 @@ async def create_order(session: AsyncSession, *, values: OrderFields, created_by
         tenant = await platform.get_tenant(session, tenant_id=tenant_of(session))
         assert tenant is not None
         order = Order(id=new_id(), customer_id=customer.id, currency=tenant.base_currency, status="draft",
-                      channel="web", number="", tracking_token=secrets.token_urlsafe(24), owner_id=created_by,
+                      channel="web", number="", tracking_token=tracking_token(tenant_of(session)), owner_id=created_by,
                       billing_address=customer.billing_address, shipping_address=customer.shipping_address,
                       shipping_total=Decimal(0))
         order.tenant_id = tenant_of(session)

@@ -106,15 +106,22 @@ async def set_template(session: AsyncSession, *, event_type: str, language: str,
         NotificationTemplate.language == language))).scalar_one()
 
 
+def add_built_in(templates: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """A module's own built-in wording for its events (tenants may still override it)."""
+    BUILT_IN.update(templates)
+
+
 async def notify(session: AsyncSession, *, recipient: str, name: str, event: Event, language: str | None = None,
-                 key: str | None = None) -> bool:
-    """Queue the notice for ``event`` to ``recipient``; False when there is no template or it is queued already."""
+                 key: str | None = None, variables: dict[str, Any] | None = None) -> bool:
+    """Queue the notice for ``event`` to ``recipient``; False when there is no template or it is queued already.
+    ``variables`` adds template values to the event payload's."""
     tenant = await session.get(Tenant, _tenant_id(session))
     language = language if language in LANGUAGES else (tenant.language if tenant else "en")
     template = await template_for(session, event_type=event.type, language=language)
     if template is None:
         return False
-    text = render(template, {**event.payload, "tenant": tenant.name if tenant else "", "name": name})
+    text = render(template, {**event.payload, **(variables or {}), "tenant": tenant.name if tenant else "",
+                             "name": name})
     stmt = insert(_notification).values(
         tenant_id=_tenant_id(session), id=uuid.uuid4(), channel="email", recipient=recipient, language=language,
         subject=text.subject, body=text.body, event_type=event.type,

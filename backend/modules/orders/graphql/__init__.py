@@ -5,5 +5,6 @@ from backend.modules.orders.graphql.types import FulfillmentType, OrderLineType,
 
 Query = orders.Query
 Mutation = orders.Mutation
+Subscription = orders.Subscription
 types = [OrderType, OrderLineType, FulfillmentType, ReturnType]
 node_sources = list(orders.node_sources)

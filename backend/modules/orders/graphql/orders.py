@@ -4,7 +4,7 @@ shipping and delivery; tax rates and routing rules."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -18,7 +18,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
-from backend.core.ids import to_global_id
+from backend.core.ids import from_global_id, to_global_id
 from backend.modules.orders import service as orders
 from backend.modules.orders.graphql.types import (
     FulfillmentType,
@@ -536,6 +536,48 @@ class Mutation:
             return OrderRoutingRulePayload(routing_rules=await _rules(ctx))
 
         return await run_mutation(info, OrderRoutingRulePayload, operation, input)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="The order (or, without id, any order) each time it changes: status, "
+                                         "allocation, shipments (graphql-transport-ws on /graphql).")
+    async def order_updated(self, info: Info, id: strawberry.ID | None = None) -> AsyncGenerator[OrderType, None]:
+        from backend.core.errors import Unauthenticated
+
+        ctx: RequestContext = info.context
+        principal = ctx.principal
+        if principal is None or principal.tenant_id is None:
+            raise Unauthenticated("Send your access token in connection_init.")
+        wanted = decode_id(id, "Order") if id else None
+        app = ctx.request.app  # type: ignore[union-attr]
+        queue = app.state.listener.subscribe()
+        tenant = str(principal.tenant_id)
+        try:
+            while True:
+                message = await queue.get()
+                if message.get("tenant") != tenant or not message.get("type", "").startswith("order."):
+                    continue
+                async with app.state.db.transaction(principal.tenant_id) as session:
+                    if not await platform.is_module_enabled(session, "orders") or not principal.can("orders.read"):
+                        continue
+                    envelope = message.get("event") or {}
+                    parsed = from_global_id(envelope.get("aggregateId", "")) if envelope else None
+                    if parsed is None:  # too big for the notification: read the event
+                        from backend.core.outbox import OutboxEvent
+
+                        o = OutboxEvent.__table__
+                        aggregate = await session.scalar(select(o.c.aggregate_id).where(
+                            o.c.tenant_id == principal.tenant_id, o.c.id == uuid.UUID(message["id"])))
+                        parsed = from_global_id(aggregate or "")
+                    if parsed is None or (wanted is not None and parsed[1] != wanted):
+                        continue
+                    row = (await session.execute(select(_order).where(
+                        _order.c.tenant_id == principal.tenant_id, _order.c.id == parsed[1]))).one_or_none()
+                if row is not None:
+                    yield OrderType.from_row(row)
+        finally:
+            app.state.listener.unsubscribe(queue)
 
 
 node_sources = [

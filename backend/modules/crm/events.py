@@ -26,7 +26,8 @@ OPPORTUNITY_STAGE_CHANGED = event_type(
 OPPORTUNITY_WON = event_type(
     "opportunity.won", module="crm", description="An opportunity was won.",
     payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "amount": "decimal string",
-             "currencyCode": "ISO 4217"})
+             "currencyCode": "ISO 4217", "name": "the opportunity's name",
+             "draftOrder": "null, or {lines: [{productId, quantity, unitPrice}]} for the orders module to create"})
 OPPORTUNITY_LOST = event_type(
     "opportunity.lost", module="crm", description="An opportunity was lost.",
     payload={"opportunityId": "Opportunity ID", "customerId": "Customer ID", "reason": "why"})

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,16 +155,28 @@ async def move_stage(session: AsyncSession, *, opportunity_id: uuid.UUID, stage_
     return opp
 
 
-async def win(session: AsyncSession, *, opportunity_id: uuid.UUID, actor: uuid.UUID | None) -> Opportunity:
-    """Close an open opportunity as won (probability 100); emits ``opportunity.won``."""
+async def win(session: AsyncSession, *, opportunity_id: uuid.UUID, actor: uuid.UUID | None,
+              draft_order_lines: list[dict[str, Any]] | None = None) -> Opportunity:
+    """Close an open opportunity as won (probability 100); emits ``opportunity.won``.
+
+    ``draft_order_lines`` (``{"productId", "quantity", "unitPrice"}`` with global IDs) ask for a
+    draft order: the event carries them, and the orders module (which must be on) creates it.
+    """
     await platform.ensure_module_enabled(session, "crm")
+    if draft_order_lines is not None:
+        if not await platform.is_module_enabled(session, "orders"):
+            raise DomainError("MODULE_DISABLED", "A draft order needs the orders module.", "draftOrderLines")
+        if not draft_order_lines:
+            raise DomainError("REQUIRED", "A draft order has at least one line.", "draftOrderLines")
     opp = await get_opportunity(session, opportunity_id=opportunity_id, lock=True)
     _require_open(opp)
     opp.status, opp.probability, opp.closed_at = "won", Decimal(100), utcnow()
     opp.updated_at = opp.closed_at
     await _record_move(session, opp, from_stage=opp.stage_id, from_status="open", actor=actor)
     await events.emit(session, crm_events.OPPORTUNITY_WON, aggregate_id=to_global_id("Opportunity", opp.id),
-                      payload=_payload(opp, amount=_amount(opp), currencyCode=opp.currency))
+                      payload=_payload(opp, amount=_amount(opp), currencyCode=opp.currency,
+                                       name=opp.name, draftOrder={"lines": draft_order_lines}
+                                       if draft_order_lines else None))
     return opp
 
 

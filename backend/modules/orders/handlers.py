@@ -51,6 +51,32 @@ async def follow_customer_merge(session: AsyncSession, event: Event) -> None:
                                                 _order.c.customer_id == merged[1]).values(customer_id=survivor[1]))
 
 
+@on(crm_events.OPPORTUNITY_WON, module="orders")
+async def draft_order_for_won_opportunity(session: AsyncSession, event: Event) -> None:
+    """``opportunityWin(input: {draftOrderLines})``: the draft order for the deal, linked to it."""
+    from backend.core.errors import DomainError
+    from backend.modules.orders.orders import LineInput, OrderFields, create_order
+
+    draft = event.payload.get("draftOrder")
+    if not draft:
+        return
+    lines = []
+    for i, x in enumerate(draft["lines"]):
+        parsed = from_global_id(x["productId"])
+        if parsed is None or parsed[0] != "Product":
+            raise DomainError("NOT_FOUND", "No product with this ID.", ["draftOrderLines", str(i), "productId"])
+        lines.append(LineInput(product_id=parsed[1], quantity=x["quantity"], unit_price=x.get("unitPrice")))
+    customer, opportunity = from_global_id(event.payload["customerId"]), from_global_id(event.payload["opportunityId"])
+    try:
+        await create_order(session, values=OrderFields(
+            customer_id=customer[1], opportunity_id=opportunity[1], lines=lines,  # type: ignore[index]
+            notes=f"From the won opportunity {event.payload.get('name') or ''}".strip()))
+    except DomainError as exc:  # name the CRM input's field
+        if exc.field and exc.field[0] == "lines":
+            exc.field = ["draftOrderLines", *exc.field[1:]]
+        raise
+
+
 def _money(p: dict) -> str:
     return f"{p['total']} {p['currencyCode']}"
 

@@ -102,3 +102,31 @@ async def test_customer_orders_and_a_page_of_orders_are_constant_sql(shop: Shop,
     r = await shop("{ customers(first: 3) { nodes { name orders { number lines { sku } } } } }")
     assert sorted(len(n["orders"]) for n in r["data"]["customers"]["nodes"]) == [17, 17, 18]
     assert len(count_sql.queries) <= 8, count_sql.queries
+
+
+async def test_winning_an_opportunity_can_draft_its_order(shop: Shop, gql, make_tenant):
+    customer = await shop.customer()
+    tea = await shop.stocked("TEA", "5", unitPrice="40")
+    win = """mutation($in: OpportunityWinInput!) { opportunityWin(input: $in) {
+        opportunity { status orders { number status total { amount } lines { sku quantity } } }
+        userErrors { field code } } }"""
+
+    async def opportunity(customer_id: str, client: Shop = shop) -> str:
+        r = await client("""mutation($c: ID!) { opportunityCreate(input: {customerId: $c, name: "Spring tea",
+            amount: "400"}) { opportunity { id } } }""", {"c": customer_id})
+        return r["data"]["opportunityCreate"]["opportunity"]["id"]
+
+    deal = await opportunity(customer)
+    r = await shop(win, {"in": {"id": deal, "draftOrderLines": [{"productId": "bogus", "quantity": "10"}]}})
+    assert r["data"]["opportunityWin"]["userErrors"] == [
+        {"field": ["input", "draftOrderLines", "0", "productId"], "code": "NOT_FOUND"}]
+    r = await shop(win, {"in": {"id": deal, "draftOrderLines": [{"productId": tea, "quantity": "10"}]}})
+    won = r["data"]["opportunityWin"]["opportunity"]
+    assert won["status"] == "WON" and won["orders"] == [
+        {"number": won["orders"][0]["number"], "status": "DRAFT", "total": {"amount": "400.00"},
+         "lines": [{"sku": "TEA", "quantity": "10"}]}]
+    crm_only = Shop(gql, await make_tenant(plan="free"), permissions=shop.permissions)
+    other_deal = await opportunity(await crm_only.customer(), crm_only)
+    r = await crm_only(win, {"in": {"id": other_deal, "draftOrderLines": [{"productId": tea, "quantity": "1"}]}})
+    assert r["data"]["opportunityWin"]["userErrors"] == [
+        {"field": ["input", "draftOrderLines"], "code": "MODULE_DISABLED"}]

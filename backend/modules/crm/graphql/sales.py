@@ -269,8 +269,18 @@ class OpportunityMoveStageInput:
 
 
 @strawberry.input
+class DraftOrderLineInput:
+    product_id: strawberry.ID
+    quantity: Decimal
+    unit_price: Decimal | None = None
+
+
+@strawberry.input
 class OpportunityWinInput:
     id: strawberry.ID
+    draft_order_lines: list[DraftOrderLineInput] | None = strawberry.field(
+        default=None, description="With the orders module on: create a draft order for these lines, linked to the "
+                                  "opportunity (Opportunity.orders).")
 
 
 @strawberry.input
@@ -354,8 +364,11 @@ class Mutation:
         ctx: RequestContext = info.context
 
         async def operation() -> OpportunityPayload:
+            lines = None if input.draft_order_lines is None else [
+                {"productId": x.product_id, "quantity": str(x.quantity),
+                 "unitPrice": None if x.unit_price is None else str(x.unit_price)} for x in input.draft_order_lines]
             opp = await crm.win(ctx.session, opportunity_id=decode_id(input.id, "Opportunity"),  # type: ignore[arg-type]
-                                actor=ctx.principal.user_id)
+                                actor=ctx.principal.user_id, draft_order_lines=lines)
             return await _opportunity(ctx, opp.id)
 
         return await run_mutation(info, OpportunityPayload, operation, input)

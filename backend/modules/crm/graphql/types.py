@@ -186,6 +186,14 @@ class OpportunityType(Node):
 
         return await customer_loader(info.context).load(self.customer_pk)
 
+    @cross_module_field(module="orders", empty=list, description="Orders made from this opportunity (see "
+                                                                  "opportunityWin's draftOrderLines).")
+    async def orders(self, info: Info) -> list[Annotated[OrderType, strawberry.lazy(
+            "backend.modules.orders.graphql.types")]]:
+        from backend.modules.orders.graphql.types import orders_of_opportunity
+
+        return await orders_of_opportunity(info, self.pk)
+
 
 @strawberry.type(name="Activity")
 class ActivityType(Node):

@@ -424,3 +424,17 @@ async def orders_of_customer(info: Info, customer_id: uuid.UUID) -> list[OrderTy
     if ctx.principal is None or not ctx.principal.can("orders.read"):
         return []
     return await grouped_loader(ctx, "customer_id", _customer_orders_stmt, OrderType.from_row).load(customer_id)
+
+
+def _opportunity_orders_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    return (select(_order).where(_order.c.tenant_id == tenant_id, _order.c.opportunity_id.in_(keys))
+            .order_by(_order.c.created_at))
+
+
+async def orders_of_opportunity(info: Info, opportunity_id: uuid.UUID) -> list[OrderType]:
+    """``Opportunity.orders``: batched; empty without ``orders.read``."""
+    ctx: RequestContext = info.context
+    if ctx.principal is None or not ctx.principal.can("orders.read"):
+        return []
+    return await grouped_loader(ctx, "opportunity_id", _opportunity_orders_stmt, OrderType.from_row).load(
+        opportunity_id)

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -17,8 +18,11 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
+from backend.api.money import MoneyType
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
 from backend.core.ids import from_global_id, to_global_id
+from backend.modules.crm.graphql.customers import customer_loader
+from backend.modules.crm.graphql.types import CustomerType
 from backend.modules.orders import service as orders
 from backend.modules.orders.graphql.types import (
     FulfillmentType,
@@ -34,6 +38,9 @@ from backend.modules.orders.graphql.types import (
 )
 from backend.modules.orders.models import Order, RoutingRule, TaxRate
 from backend.modules.platform import service as platform
+
+if TYPE_CHECKING:
+    from backend.modules.inventory.graphql.types import ProductNode
 
 _order = Order.__table__
 _rule = RoutingRule.__table__
@@ -289,6 +296,83 @@ async def _tax_rates(ctx: RequestContext) -> list[TaxRateType]:
     return [TaxRateType(tax_category=k, rate=v.normalize()) for k, v in sorted(rates.items())]
 
 
+@strawberry.enum
+class ReportPeriod(Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@strawberry.type
+class OrderStatusCount:
+    status: OrderStatus
+    count: int
+    value: MoneyType
+
+
+@strawberry.type
+class OrderSalesPeriod:
+    period: date = strawberry.field(description="The first day of the day, week or month.")
+    orders: int
+    value: MoneyType
+
+
+@strawberry.type
+class OrderSalesByProduct:
+    sku: str
+    quantity: Decimal
+    value: MoneyType = strawberry.field(description="Net: line subtotals less discounts, before tax.")
+    product_pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def product(self, info: Info) -> Annotated[ProductNode, strawberry.lazy(
+            "backend.modules.inventory.graphql.types")] | None:
+        from backend.modules.inventory.graphql.types import product_loader
+
+        return await product_loader(info.context).load(self.product_pk)
+
+
+@strawberry.type
+class OrderSalesByCustomer:
+    orders: int
+    value: MoneyType
+    customer_pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> CustomerType | None:
+        return await customer_loader(info.context).load(self.customer_pk)
+
+
+@strawberry.type
+class OrderSalesByChannel:
+    channel: OrderChannel
+    orders: int
+    value: MoneyType
+
+
+@strawberry.type
+class OrderBackorder:
+    order_id: strawberry.ID
+    number: str
+    sku: str
+    quantity: Decimal
+
+
+@strawberry.type
+class OrderReport:
+    count_by_status: list[OrderStatusCount]
+    average_cycle_time: Decimal | None = strawberry.field(description="Hours from submission to completion.")
+    cycle_time_p90: Decimal | None = strawberry.field(description="90th percentile, hours.")
+    average_review_time: Decimal | None = strawberry.field(description="Hours from submission to approval.")
+    on_time_rate: Decimal | None = strawberry.field(description="Delivered by the requested date (0..1).")
+    perfect_order_rate: Decimal | None = strawberry.field(description="Shipped complete, on time, not returned.")
+    sales_by_period: list[OrderSalesPeriod]
+    sales_by_product: list[OrderSalesByProduct]
+    sales_by_customer: list[OrderSalesByCustomer]
+    sales_by_channel: list[OrderSalesByChannel]
+    open_backorders: list[OrderBackorder]
+
+
 @strawberry.type
 class Query:
     @gated_field(module="orders", permission="orders.read")
@@ -332,6 +416,39 @@ class Query:
             stmt = stmt.where(table.c.status == status.value)
         return await keyset_page(ctx.require_tenant_session(), stmt, args=page_args(first, after), id_col=table.c.id,
                                  sort_col=table.c.created_at, descending=True, to_node=ReturnType.from_row)
+
+    @gated_field(module="orders", permission="orders.read",
+                 description="Order statistics over orders submitted in [from, to); see the README for definitions.")
+    async def order_report(self, info: Info, from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+                           to: datetime | None = None, channel: OrderChannel | None = None,
+                           customer_id: strawberry.ID | None = None,
+                           period: ReportPeriod = ReportPeriod.MONTH) -> OrderReport:
+        from backend.modules.orders.report import order_report
+
+        ctx: RequestContext = info.context
+        r = await order_report(ctx.require_tenant_session(), since=from_, until=to,
+                               channel=channel.value if channel else None, period=period.value,
+                               customer_id=decode_id(customer_id, "Customer", field="customerId")
+                               if customer_id else None)
+
+        def money(amount: Decimal | None) -> MoneyType:
+            return MoneyType.of(amount or Decimal(0), r.currency)
+
+        return OrderReport(
+            count_by_status=[OrderStatusCount(status=OrderStatus(s), count=n, value=money(v))
+                             for s, n, v in r.count_by_status],
+            average_cycle_time=r.average_cycle_hours, cycle_time_p90=r.p90_cycle_hours,
+            average_review_time=r.average_review_hours, on_time_rate=r.on_time_rate,
+            perfect_order_rate=r.perfect_order_rate,
+            sales_by_period=[OrderSalesPeriod(period=p, orders=n, value=money(v)) for p, n, v in r.sales_by_period],
+            sales_by_product=[OrderSalesByProduct(sku=sku, quantity=q.normalize(), value=money(v), product_pk=p)
+                              for p, sku, q, v in r.sales_by_product],
+            sales_by_customer=[OrderSalesByCustomer(orders=n, value=money(v), customer_pk=c)
+                               for c, n, v in r.sales_by_customer],
+            sales_by_channel=[OrderSalesByChannel(channel=OrderChannel(c), orders=n, value=money(v))
+                              for c, n, v in r.sales_by_channel],
+            open_backorders=[OrderBackorder(order_id=strawberry.ID(to_global_id("Order", o)), number=num, sku=sku,
+                                            quantity=q.normalize()) for o, num, sku, q in r.open_backorders])
 
     @gated_field(module="orders", permission="orders.read")
     async def order_tax_rates(self, info: Info) -> list[TaxRateType]:

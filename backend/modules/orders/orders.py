@@ -49,7 +49,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "reject": ("submitted",),
     "hold": ("submitted", "approved", "allocated", "partially_allocated"),
     "release": ("on_hold",),
-    "cancel": ("draft", "submitted", "approved", "allocated", "partially_allocated", "on_hold", "rejected"),
+    "cancel": ("draft", "submitted", "approved", "allocated", "partially_allocated", "on_hold", "rejected",
+               "partially_shipped"),
     "allocate": ("approved", "partially_allocated", "allocated"),
     "fulfill": ("allocated", "partially_allocated", "partially_shipped"),
 }
@@ -396,7 +397,9 @@ async def release_order(session: AsyncSession, *, order_id: uuid.UUID, actor_id:
 
 async def cancel_order(session: AsyncSession, *, order_id: uuid.UUID, reason: str | None = None,
                        actor_id: uuid.UUID | None = None) -> Order:
-    """Cancel an order that has not shipped: its reservations are released, its lines cancelled."""
+    """Cancel what has not shipped: reservations are released, open fulfillments cancelled and the
+    unshipped quantities of the lines cancelled. An order with nothing shipped becomes CANCELLED; a
+    partially shipped one keeps what left (SHIPPED, or COMPLETED when that is all delivered)."""
     await platform.ensure_module_enabled(session, "orders")
     order = await get_order(session, order_id=order_id, lock=True)
     check_allowed(order, "cancel")
@@ -410,7 +413,19 @@ async def cancel_order(session: AsyncSession, *, order_id: uuid.UUID, reason: st
     await session.execute(fulfillment.update().where(fulfillment.c.tenant_id == order.tenant_id,
                                                      fulfillment.c.order_id == order.id,
                                                      fulfillment.c.status == "open").values(status="cancelled"))
-    order.cancel_reason, order.cancelled_at, order.held_from = why, utcnow(), None
-    await record(session, order, "cancelled", actor_id=actor_id, note=why)
-    await emit(session, order_events.ORDER_CANCELLED, order, reason=why)
+    order.cancel_reason, order.held_from = why, None
+    lines = await order_lines(session, order.id)
+    if not any(x.shipped for x in lines):
+        order.cancelled_at = utcnow()
+        await record(session, order, "cancelled", actor_id=actor_id, note=why)
+        await emit(session, order_events.ORDER_CANCELLED, order, reason=why)
+        return order
+    await record(session, order, "shipped", actor_id=actor_id, note=f"Rest cancelled: {why}" if why else
+                 "Rest cancelled")
+    await emit(session, order_events.ORDER_UPDATED, order, changed=["lines"])
+    if all(x.delivered >= x.quantity - x.cancelled for x in lines):
+        order.delivered_at = order.completed_at = utcnow()
+        await record(session, order, "delivered", actor_id=actor_id)
+        await record(session, order, "completed", actor_id=None, note="Every line delivered or cancelled")
+        await emit(session, order_events.ORDER_COMPLETED, order)
     return order

@@ -162,3 +162,25 @@ async def test_bad_input_is_refused_and_nothing_written(shop: Shop, gql, make_te
         assert made["order"] is None
         assert (made["userErrors"][0]["code"], made["userErrors"][0]["field"]) == (code, ["input", *field]), made
     assert (await shop("{ orders(first: 5) { totalCount } }"))["data"]["orders"]["totalCount"] == 0
+
+
+async def test_cancelling_a_partially_shipped_order_cancels_the_rest(shop: Shop):
+    customer = await shop.customer()
+    tea = await shop.stocked("TEA", "10")
+    cup = await shop.stocked("CUP", "10")
+    order = (await shop.order(customer, [{"productId": tea, "quantity": "2"}, {"productId": cup, "quantity": "3"}]))
+    oid, tea_line = order["order"]["id"], order["order"]["lines"][0]["id"]
+    for step in ("orderSubmit", "orderApprove", "orderAllocate"):
+        await shop.act(step, oid)
+    r = await shop(FULFIL, {"in": {"orderId": oid, "lines": [{"lineId": tea_line, "quantity": "2"}]}})
+    first = r["data"]["fulfillmentCreate"]["fulfillments"][0]["id"]
+    r = await shop(SHIP, {"in": {"fulfillmentId": first, "carrier": "EMS", "trackingNumber": "E1"}})
+    assert r["data"]["shipmentShip"]["order"]["status"] == "PARTIALLY_SHIPPED"
+    done = (await shop.act("orderCancel", oid, reason="Cups discontinued"))["order"]
+    assert done["status"] == "SHIPPED"
+    assert [(x["sku"], x["shipped"], x["reserved"]) for x in done["lines"]] == [("TEA", "2", "0"), ("CUP", "0", "0")]
+    r = await shop(DELIVER, {"in": {"fulfillmentId": first}})
+    assert r["data"]["shipmentDeliver"]["order"]["status"] == "COMPLETED"
+    levels = await shop("""{ stockLevels(first: 10) { nodes { product { sku } onHand reserved } } }""")
+    assert sorted((n["product"]["sku"], n["onHand"], n["reserved"]) for n in levels["data"]["stockLevels"]["nodes"]) == [
+        ("CUP", "10", "0"), ("TEA", "8", "0")]

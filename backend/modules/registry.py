@@ -106,7 +106,7 @@ class ModuleRegistry:
 
 # The modules this build ships, by package. Business modules add themselves here.
 INSTALLED_PACKAGES = ("backend.modules.platform", "backend.modules.crm", "backend.modules.inventory",
-                      "backend.modules.orders")
+                      "backend.modules.orders", "backend.modules.finance")
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ async def create(db, registry, **kwargs):
 
 async def test_create_tenant_enables_what_the_plan_has(db, registry):
     tenant, enabled = await create(db, registry, plan="business")
-    assert enabled == {"platform", "crm", "inventory", "orders", "notes", "reminders"}
+    assert enabled == {"platform", "crm", "finance", "inventory", "orders", "notes", "reminders"}
     assert tenant.status == "active" and tenant.base_currency == "USD"
     _, enabled = await create(db, registry, plan="free")
     assert enabled == {"platform", "crm"}  # the free plan is the CRM; notes is not in it

@@ -24,6 +24,7 @@ from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineS
 from backend.modules.platform.graphql.types import UserType, user_loader
 
 if TYPE_CHECKING:
+    from backend.modules.finance.graphql.types import InvoiceType
     from backend.modules.orders.graphql.types import OrderType
 
 _contact = Contact.__table__
@@ -288,6 +289,14 @@ class CustomerType(Node):
         found = await _grouped_loader(info.context, "customer_id", _all_opportunities_stmt,
                                       OpportunityType.from_row).load(self.pk)
         return [o for o in found if status is None or o.status is status]
+
+    @cross_module_field(module="finance", empty=list, description="Invoices, newest first; empty while finance "
+                                                                   "is off.")
+    async def invoices(self, info: Info) -> list[Annotated[InvoiceType, strawberry.lazy(
+            "backend.modules.finance.graphql.types")]]:
+        from backend.modules.finance.graphql.types import invoices_of
+
+        return await invoices_of(info, customer_id=self.pk)
 
     @cross_module_field(module="orders", empty=list,
                         description="The latest orders (newest first, up to 50); empty while orders is off.")

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import func, select
@@ -13,6 +14,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
+from backend.api.gates import cross_module_field
 from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
@@ -23,6 +25,9 @@ from backend.modules.inventory.graphql.types import ProductNode, WarehouseType, 
 from backend.modules.inventory.service import show
 from backend.modules.orders.models import Fulfillment, FulfillmentLine, Order, OrderEvent, OrderLine, Return, ReturnLine
 from backend.modules.platform.graphql.types import UserType, user_loader
+
+if TYPE_CHECKING:
+    from backend.modules.finance.graphql.types import InvoiceType
 
 _order = Order.__table__
 _line = OrderLine.__table__
@@ -390,6 +395,13 @@ class OrderType(Node):
         found = await grouped_loader(info.context, "order_id", _fulfillments_stmt,
                                      FulfillmentType.from_row).load(self.pk)
         return [f for f in found if f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)]
+
+    @cross_module_field(module="finance", empty=list, description="Its invoices; empty while finance is off.")
+    async def invoices(self, info: Info) -> list[Annotated[InvoiceType, strawberry.lazy(
+            "backend.modules.finance.graphql.types")]]:
+        from backend.modules.finance.graphql.types import invoices_of
+
+        return await invoices_of(info, order_id=self.pk)
 
     @strawberry.field
     async def returns(self, info: Info) -> list[ReturnType]:

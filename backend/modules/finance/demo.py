@@ -1,0 +1,40 @@
+"""Demo books: opening capital, a closed period (January last year), rent and salaries, a manual invoice that
+was paid (with some credit left) and one still open. Orders and stock (seeded after this) post
+their own entries and invoices through the event handlers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.modules.crm import service as crm
+from backend.modules.finance import service as finance
+
+
+async def seed(session: AsyncSession) -> None:
+    await finance.seed_chart(session)  # normally done when finance is switched on
+    today = date.today()
+    start = date(today.year, 1, 1)
+    bank, equity = await finance.account_for(session, "bank"), await finance.account_for(session, "equity")
+    expense = await finance.account_for(session, "expense")
+    await finance.post_manual(session, entry_date=start, memo="Opening capital", reference="CAP-1", posted_by=None,
+                              lines=[finance.Line(bank, debit=Decimal(500000)),
+                                     finance.Line(equity, credit=Decimal(500000))])
+    month = start
+    while month <= today:
+        await finance.post_manual(session, entry_date=month, memo=f"Rent {month:%Y-%m}", reference=None,
+                                  posted_by=None, lines=[finance.Line(expense, debit=Decimal(12000)),
+                                                         finance.Line(bank, credit=Decimal(12000))])
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    await finance.set_period(session, year=today.year - 1, month=1, status="closed", actor=None)  # nothing posts there
+    customers = list((await session.execute(crm.customers_query(session.info["tenant_id"], None).limit(2))).all())
+    for n, customer in enumerate(customers):
+        invoice = await finance.create_invoice(session, customer_id=customer.id, notes="Tea tasting workshop", lines=[
+            finance.InvoiceLineInput(description="Tea tasting workshop (half day)", quantity=Decimal(1),
+                                     unit_price=Decimal(3800), tax_rate=Decimal(6))])
+        await finance.issue_invoice(session, invoice_id=invoice.id, issue_date=today - timedelta(days=45 - 30 * n))
+        if n == 0:
+            await finance.record_payment(session, customer_id=customer.id, amount=Decimal(4100), method="bank_transfer",
+                                         reference="Bank ref 20261101", received_on=today - timedelta(days=10))

@@ -1,0 +1,21 @@
+"""Events the finance module emits."""
+
+from backend.core.events import event_type
+
+_INVOICE = {"invoiceId": "Invoice ID", "number": "INV-000001", "customerId": "Customer ID",
+            "orderId": "Order ID or null", "total": "decimal string", "currencyCode": "ISO 4217",
+            "status": "the new status"}
+
+INVOICE_ISSUED = event_type("invoice.issued", module="finance", description="An invoice was issued and posted.",
+                            payload={**_INVOICE, "dueDate": "YYYY-MM-DD"})
+INVOICE_VOIDED = event_type("invoice.voided", module="finance",
+                            description="An invoice was voided; its posting was reversed.", payload=_INVOICE)
+PAYMENT_RECORDED = event_type(
+    "payment.recorded", module="finance", description="A customer payment was recorded and allocated.",
+    payload={"paymentId": "Payment ID", "number": "PAY-000001", "customerId": "Customer ID",
+             "amount": "decimal string", "currencyCode": "ISO 4217", "method": "BANK_TRANSFER, CASH, CARD, STRIPE",
+             "unapplied": "left as customer credit", "invoices": "list of {invoiceId, number, amount, status}"})
+JOURNAL_POSTED = event_type(
+    "journal.posted", module="finance", description="A manual journal entry or a reversal was posted.",
+    payload={"entryId": "JournalEntry ID", "number": "JE-000001", "kind": "MANUAL or REVERSAL",
+             "date": "YYYY-MM-DD", "total": "sum of debits"})

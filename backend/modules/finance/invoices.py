@@ -1,0 +1,357 @@
+"""Customer invoices and payments.
+
+* An invoice is a DRAFT until issued; issuing gives it the next gapless number (INV-000001) and posts
+  Dr receivables (total) / Cr revenue (each line's net amount, to the line's account) / Cr tax payable.
+* Voiding an unpaid invoice posts the reversal of its issue entry.
+* A payment (bank transfer, cash, card, Stripe) is allocated to invoices (oldest due first unless
+  given); what is left over is customer credit. It posts Dr bank or cash / Cr receivables (allocated)
+  / Cr customer credit (the rest). Invoices are locked in id order while allocating, so two payments
+  at once never pay an invoice beyond its total: the later one finds the smaller balance.
+* Orders (when that module is on) are invoiced automatically on approval or on shipment (the
+  ``invoice_on`` setting), through ``invoice_order``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import events
+from backend.core.db import utcnow
+from backend.core.errors import DomainError
+from backend.core.ids import new_id, to_global_id
+from backend.core.money import parse_amount, round_money
+from backend.core.outbox import next_sequence
+from backend.core.validation import optional_text, required_text
+from backend.modules.finance import events as fin_events
+from backend.modules.finance.ledger import Line, account_for, base_currency, begin_posting, get_account, post, reverse
+from backend.modules.finance.models import (
+    FinanceSettings,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    Payment,
+    PaymentAllocation,
+)
+from backend.modules.platform import service as platform
+
+_invoice = Invoice.__table__
+_iline = InvoiceLine.__table__
+_payment = Payment.__table__
+_allocation = PaymentAllocation.__table__
+_entry = JournalEntry.__table__
+_settings = FinanceSettings.__table__
+METHODS = ("bank_transfer", "cash", "card", "stripe", "other")
+OPEN = ("issued", "partially_paid")
+
+
+def tenant_of(session: AsyncSession) -> uuid.UUID:
+    return session.info["tenant_id"]
+
+
+async def settings_of(session: AsyncSession) -> Any:
+    found = (await session.execute(select(_settings).where(_settings.c.tenant_id == tenant_of(session)))).one_or_none()
+    if found is None:
+        raise DomainError("FINANCE_NOT_SET_UP", "Finance has no chart of accounts yet.", "chart")
+    return found
+
+
+async def update_settings(session: AsyncSession, *, invoice_on: str | None = None,
+                          payment_terms_days: int | None = None, stripe_account_id: str | None = None) -> Any:
+    await platform.ensure_module_enabled(session, "finance")
+    values: dict[str, Any] = {}
+    if invoice_on is not None:
+        if invoice_on not in ("approval", "shipment", "manual"):
+            raise DomainError("INVALID_SETTING", "Invoice on APPROVAL, SHIPMENT or MANUAL.", "invoiceOn")
+        values["invoice_on"] = invoice_on
+    if payment_terms_days is not None:
+        if not 0 <= payment_terms_days <= 365:
+            raise DomainError("INVALID_SETTING", "Payment terms are 0 to 365 days.", "paymentTermsDays")
+        values["payment_terms_days"] = payment_terms_days
+    if stripe_account_id is not None:
+        account = stripe_account_id.strip()
+        if account and not account.startswith("acct_"):
+            raise DomainError("INVALID_SETTING", "A Stripe account id starts with acct_.", "stripeAccountId")
+        values["stripe_account_id"] = account or None
+    await settings_of(session)
+    if values:
+        await session.execute(_settings.update().where(_settings.c.tenant_id == tenant_of(session)).values(**values))
+    return await settings_of(session)
+
+
+# --- invoices ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceLineInput:
+    description: str
+    quantity: Any
+    unit_price: Any
+    tax_rate: Any = None  # percent
+    product_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None  # default: the revenue account
+    order_line_id: uuid.UUID | None = None
+    subtotal: Decimal | None = None  # given by order invoicing (net of discounts); else quantity x price
+    tax: Decimal | None = None
+
+
+async def get_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, lock: bool = False,
+                      field_name: str | list[str] = "id") -> Invoice:
+    stmt = select(Invoice).where(Invoice.tenant_id == tenant_of(session), Invoice.id == invoice_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise DomainError("NOT_FOUND", "No invoice with this ID.", field_name)
+    return found
+
+
+async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines: list[InvoiceLineInput],
+                         order_id: uuid.UUID | None = None, notes: str | None = None,
+                         due_date: date | None = None) -> Invoice:
+    """A DRAFT invoice for a CRM customer (the CRM must be on)."""
+    from backend.modules.crm import service as crm
+
+    await platform.ensure_module_enabled(session, "finance")
+    await platform.ensure_module_enabled(session, "crm")
+    await settings_of(session)
+    customer = await crm.get_customer(session, customer_id=customer_id, field_name="customerId")
+    if not lines:
+        raise DomainError("REQUIRED", "An invoice has at least one line.", "lines")
+    currency = await base_currency(session)
+    revenue = await account_for(session, "revenue")
+    rows, subtotal, tax_total = [], Decimal(0), Decimal(0)
+    invoice_id = new_id()
+    for i, x in enumerate(lines):
+        at = ["lines", str(i)]
+        quantity = Decimal(str(x.quantity))
+        if not quantity.is_finite() or quantity <= 0:
+            raise DomainError("INVALID_QUANTITY", "The quantity must be positive.", [*at, "quantity"])
+        price = parse_amount(x.unit_price, currency=currency, field=[*at, "unitPrice"])  # type: ignore[arg-type]
+        rate = Decimal(0) if x.tax_rate is None else Decimal(str(x.tax_rate))
+        if not rate.is_finite() or not 0 <= rate < 100:
+            raise DomainError("INVALID_RATE", "A tax rate is 0 to below 100 percent.", [*at, "taxRate"])
+        account = revenue
+        if x.account_id is not None:
+            chosen = await get_account(session, account_id=x.account_id, field_name=[*at, "accountId"])
+            if chosen.type != "income" or not chosen.active:
+                raise DomainError("NOT_INCOME", "Invoice lines post to an active income account.", [*at, "accountId"])
+            account = chosen.id
+        net = round_money(quantity * price, currency) if x.subtotal is None else x.subtotal
+        tax = round_money(net * rate / 100, currency) if x.tax is None else x.tax
+        subtotal += net
+        tax_total += tax
+        rows.append({"tenant_id": tenant_of(session), "id": new_id(), "invoice_id": invoice_id, "position": i + 1,
+                     "description": required_text(x.description, field="description", max_length=300),
+                     "product_id": x.product_id, "order_line_id": x.order_line_id, "quantity": quantity,
+                     "unit_price": price, "tax_rate": rate, "subtotal": net, "tax": tax, "total": net + tax,
+                     "account_id": account})
+    invoice = Invoice(id=invoice_id, status="draft", customer_id=customer.id, order_id=order_id, currency=currency,
+                      subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total, amount_paid=Decimal(0),
+                      notes=optional_text(notes, field="notes", max_length=5000), due_date=due_date,
+                      created_at=utcnow())
+    invoice.tenant_id = tenant_of(session)
+    session.add(invoice)
+    await session.flush()
+    await session.execute(insert(_iline), rows)
+    return invoice
+
+
+async def issue_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, issue_date: date | None = None,
+                        actor: uuid.UUID | None = None, source_event_id: uuid.UUID | None = None) -> Invoice:
+    """DRAFT -> ISSUED: numbered, posted (receivables / revenue / tax payable). Emits ``invoice.issued``."""
+    await platform.ensure_module_enabled(session, "finance")
+    await begin_posting(session)
+    invoice = await get_invoice(session, invoice_id=invoice_id, lock=True)
+    if invoice.status != "draft":
+        raise DomainError("INVALID_TRANSITION", f"This invoice is {invoice.status.upper()}; only a DRAFT is issued.",
+                          "id")
+    settings = await settings_of(session)
+    day = issue_date or date.today()
+    invoice.number = f"INV-{await next_sequence(session, 'invoice'):06d}"
+    invoice.issue_date, invoice.issued_at, invoice.status = day, utcnow(), "issued"
+    invoice.due_date = invoice.due_date or day + timedelta(days=settings.payment_terms_days)
+    lines = list(await session.execute(select(_iline).where(_iline.c.tenant_id == invoice.tenant_id,
+                                                            _iline.c.invoice_id == invoice.id)))
+    by_account: dict[uuid.UUID, Decimal] = {}
+    for x in lines:
+        by_account[x.account_id] = by_account.get(x.account_id, Decimal(0)) + x.subtotal
+    gid = to_global_id("Invoice", invoice.id)
+    ledger_lines = [Line(await account_for(session, "ar"), debit=invoice.total, customer_id=invoice.customer_id,
+                         memo=invoice.number)]
+    ledger_lines += [Line(account, credit=amount, customer_id=invoice.customer_id) for account, amount in
+                     by_account.items()]
+    ledger_lines.append(Line(await account_for(session, "tax_payable"), credit=invoice.tax_total,
+                             customer_id=invoice.customer_id))
+    if invoice.total:
+        await post(session, entry_date=day, lines=ledger_lines, memo=f"Invoice {invoice.number}", source_id=gid,
+                   reference=invoice.number, source_event_id=source_event_id, posted_by=actor)
+    await session.flush()
+    await events.emit(session, fin_events.INVOICE_ISSUED, aggregate_id=gid, payload={
+        **_payload(invoice), "dueDate": invoice.due_date.isoformat()})
+    if invoice.total == 0:
+        invoice.status = "paid"
+    return invoice
+
+
+def _payload(invoice: Invoice) -> dict[str, Any]:
+    return {"invoiceId": to_global_id("Invoice", invoice.id), "number": invoice.number,
+            "customerId": to_global_id("Customer", invoice.customer_id),
+            "orderId": to_global_id("Order", invoice.order_id) if invoice.order_id else None,
+            "total": str(invoice.total), "currencyCode": invoice.currency, "status": invoice.status.upper()}
+
+
+async def void_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, actor: uuid.UUID | None = None,
+                       source_event_id: uuid.UUID | None = None) -> Invoice:
+    """Cancel an unpaid issued invoice: its issue entry is reversed. Drafts are voided without posting."""
+    await platform.ensure_module_enabled(session, "finance")
+    await begin_posting(session)
+    invoice = await get_invoice(session, invoice_id=invoice_id, lock=True)
+    if invoice.status == "void":
+        raise DomainError("INVALID_TRANSITION", "This invoice is VOID already.", "id")
+    if invoice.amount_paid > 0:
+        raise DomainError("INVOICE_PAID", "Payments were applied to this invoice; issue a credit note instead.", "id")
+    if invoice.status != "draft":
+        gid = to_global_id("Invoice", invoice.id)
+        issued = await session.scalar(select(_entry.c.id).where(
+            _entry.c.tenant_id == invoice.tenant_id, _entry.c.source_id == gid, _entry.c.kind == "automatic"))
+        if issued is not None:
+            await reverse(session, entry_id=issued, memo=f"Void of invoice {invoice.number}", posted_by=actor,
+                          source_event_id=source_event_id)
+    invoice.status, invoice.voided_at = "void", utcnow()
+    await session.flush()
+    await events.emit(session, fin_events.INVOICE_VOIDED, aggregate_id=to_global_id("Invoice", invoice.id),
+                      payload=_payload(invoice))
+    return invoice
+
+
+async def invoice_order(session: AsyncSession, *, order_id: uuid.UUID, shipped: dict[uuid.UUID, Decimal] | None,
+                        source_event_id: uuid.UUID | None) -> Invoice | None:
+    """Invoice an order (through the orders service): all of it (``shipped`` None, on approval), or
+    the shipped quantities (on shipment; shipping is charged on the first invoice). Line amounts are
+    the order's own; the last invoice of a line takes what is left, so the invoices add up to the
+    order to the cent."""
+    from backend.modules.orders import service as orders
+
+    order = await orders.get_order(session, order_id=order_id)
+    lines = await orders.order_lines(session, order.id)
+    invoiced: dict[uuid.UUID, tuple[Decimal, Decimal, Decimal]] = {}
+    earlier = await session.execute(
+        select(_iline.c.order_line_id, _iline.c.quantity, _iline.c.subtotal, _iline.c.tax)
+        .join(_invoice, (_invoice.c.tenant_id == _iline.c.tenant_id) & (_invoice.c.id == _iline.c.invoice_id))
+        .where(_iline.c.tenant_id == order.tenant_id, _invoice.c.order_id == order.id, _invoice.c.status != "void"))
+    shipping_invoiced = False
+    for line_id, quantity, subtotal, tax in earlier:
+        if line_id is None:
+            shipping_invoiced = True
+            continue
+        q, s, t = invoiced.get(line_id, (Decimal(0), Decimal(0), Decimal(0)))
+        invoiced[line_id] = (q + quantity, s + subtotal, t + tax)
+    currency = order.currency
+    items = []
+    for x in lines:
+        billable = x.quantity - x.cancelled
+        done_q, done_s, done_t = invoiced.get(x.id, (Decimal(0), Decimal(0), Decimal(0)))
+        quantity = billable - done_q if shipped is None else min(shipped.get(x.id, Decimal(0)), billable - done_q)
+        if quantity <= 0:
+            continue
+        net_total, tax_total = x.line_subtotal - x.line_discount, x.line_tax
+        if done_q + quantity >= billable:  # the last of this line: what is left
+            net, tax = net_total - done_s, tax_total - done_t
+        else:
+            net = round_money(net_total * quantity / x.quantity, currency)
+            tax = round_money(tax_total * quantity / x.quantity, currency)
+        items.append(InvoiceLineInput(description=f"{x.sku} {x.name}", quantity=quantity,
+                                      unit_price=x.unit_price, tax_rate=x.tax_rate, product_id=x.product_id,
+                                      order_line_id=x.id, subtotal=net, tax=tax))
+    if order.shipping_total > 0 and not shipping_invoiced and items:
+        items.append(InvoiceLineInput(description="Shipping", quantity=Decimal(1), unit_price=order.shipping_total,
+                                      account_id=await account_for(session, "shipping_revenue"),
+                                      subtotal=order.shipping_total, tax=Decimal(0)))
+    if not items:
+        return None
+    invoice = await create_invoice(session, customer_id=order.customer_id, order_id=order.id, lines=items,
+                                   notes=f"Order {order.number}")
+    return await issue_invoice(session, invoice_id=invoice.id, source_event_id=source_event_id)
+
+
+# --- payments ---------------------------------------------------------------------------------------------
+
+
+async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amount: Any, method: str = "bank_transfer",
+                         received_on: date | None = None, reference: str | None = None,
+                         allocations: list[tuple[uuid.UUID, Any]] | None = None,
+                         stripe_payment_intent: str | None = None, actor: uuid.UUID | None = None) -> Payment:
+    """Record money received from a customer; see the module docstring. Emits ``payment.recorded``."""
+    from backend.modules.crm import service as crm
+
+    await platform.ensure_module_enabled(session, "finance")
+    await begin_posting(session)
+    currency = await base_currency(session)
+    total = parse_amount(amount, currency=currency, field="amount")
+    if total <= 0:
+        raise DomainError("INVALID_AMOUNT", "A payment is a positive amount.", "amount")
+    if method not in METHODS:
+        raise DomainError("INVALID_METHOD", "Method is BANK_TRANSFER, CASH, CARD, STRIPE or OTHER.", "method")
+    customer = await crm.get_customer(session, customer_id=customer_id, field_name="customerId")
+    tenant_id = tenant_of(session)
+    if allocations is None:  # the oldest due first
+        targets = [(r.id, None) for r in await session.execute(
+            select(_invoice.c.id).where(_invoice.c.tenant_id == tenant_id, _invoice.c.customer_id == customer.id,
+                                        _invoice.c.status.in_(OPEN)).order_by(_invoice.c.due_date, _invoice.c.number))]
+    else:
+        targets = [(invoice_id, parse_amount(value, currency=currency, field=["allocations", str(i), "amount"]))  # type: ignore[arg-type]
+                   for i, (invoice_id, value) in enumerate(allocations)]
+    locked = {i.id: i for i in (await session.execute(
+        select(Invoice).where(Invoice.tenant_id == tenant_id, Invoice.id.in_([t for t, _ in targets]))
+        .order_by(Invoice.id).with_for_update().execution_options(populate_existing=True))).scalars()}
+    left, applied = total, []
+    for i, (invoice_id, wanted) in enumerate(targets):
+        invoice = locked.get(invoice_id)
+        if invoice is None or invoice.customer_id != customer.id:
+            raise DomainError("NOT_FOUND", "No invoice of this customer with this ID.",
+                              ["allocations", str(i), "invoiceId"])
+        if invoice.status not in OPEN:
+            if allocations is None:
+                continue
+            raise DomainError("INVOICE_NOT_OPEN", f"Invoice {invoice.number or 'draft'} is {invoice.status.upper()}.",
+                              ["allocations", str(i), "invoiceId"])
+        share = min(left, invoice.total - invoice.amount_paid, wanted if wanted is not None else left)
+        if share <= 0:
+            continue
+        invoice.amount_paid += share
+        invoice.status = "paid" if invoice.amount_paid == invoice.total else "partially_paid"
+        applied.append((invoice, share))
+        left -= share
+    payment = Payment(id=new_id(), number=f"PAY-{await next_sequence(session, 'payment'):06d}",
+                      customer_id=customer.id, method=method, amount=total, currency=currency, unapplied=left,
+                      received_on=received_on or date.today(),
+                      reference=optional_text(reference, field="reference", max_length=100),
+                      stripe_payment_intent=stripe_payment_intent, recorded_by=actor, created_at=utcnow())
+    payment.tenant_id = tenant_id
+    session.add(payment)
+    await session.flush()
+    if applied:
+        await session.execute(insert(_allocation), [
+            {"tenant_id": tenant_id, "id": new_id(), "payment_id": payment.id, "invoice_id": inv.id, "amount": share,
+             "created_at": utcnow()} for inv, share in applied])
+    gid = to_global_id("Payment", payment.id)
+    cash = await account_for(session, "cash" if method == "cash" else "bank")
+    await post(session, entry_date=payment.received_on, memo=f"Payment {payment.number}", source_id=gid,
+               reference=payment.reference, posted_by=actor, lines=[
+                   Line(cash, debit=total, customer_id=customer.id),
+                   Line(await account_for(session, "ar"), credit=total - left, customer_id=customer.id),
+                   Line(await account_for(session, "customer_credit"), credit=left, customer_id=customer.id)])
+    await events.emit(session, fin_events.PAYMENT_RECORDED, aggregate_id=gid, payload={
+        "paymentId": gid, "number": payment.number, "customerId": to_global_id("Customer", customer.id),
+        "amount": str(total), "currencyCode": currency, "method": method.upper(), "unapplied": str(left),
+        "invoices": [{"invoiceId": to_global_id("Invoice", inv.id), "number": inv.number, "amount": str(share),
+                      "status": inv.status.upper()} for inv, share in applied]})
+    return payment

@@ -144,6 +144,7 @@ async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str) -> uuid.
     await session.execute(text(f"SET LOCAL app.tenant_id = '{tid}'"))
     session.info["tenant_id"] = tid
     session.info.pop("enabled_modules", None)
+    session.info.pop("tenant_writes_locked", None)
     return tid
 
 

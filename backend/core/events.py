@@ -136,7 +136,9 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
         raise ValueError(f"undeclared event type {event_type.name!r}")
     tenant_id: uuid.UUID = session.info["tenant_id"]
     body = orjson.loads(orjson.dumps(payload))  # JSON-safe now, not at commit
-    event = Event(id=new_id(), tenant_id=tenant_id, seq=await next_sequence(session, "event"),
+    seq = await next_sequence(session, "event")
+    session.info["tenant_writes_locked"] = True  # the counter row is ours until commit (see lock_tenant_writes)
+    event = Event(id=new_id(), tenant_id=tenant_id, seq=seq,
                   type=event_type.name, version=event_type.version, aggregate_id=aggregate_id, payload=body,
                   occurred_at=utcnow())
     await session.execute(insert(_outbox).values(

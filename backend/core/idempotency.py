@@ -67,9 +67,12 @@ async def once(session: AsyncSession, *, scope: str, key: str | None, request: A
                run: Callable[[], Awaitable[T]], dump: Callable[[T], dict], load: Callable[[dict], Awaitable[T]],
                field: str = "idempotencyKey") -> T:
     """Run ``run`` once per ``key``; a repeat answers ``load(stored)`` without running it again."""
+    from backend.core.outbox import lock_tenant_writes
+
     key = check_key(key, field=field)
     if key is None:
         return await run()
+    await lock_tenant_writes(session)  # before the key: a repeat waits here, never holding the key
     tenant_id = session.info["tenant_id"]
     request_hash = _hash(request)
     claimed = (await session.execute(

@@ -73,6 +73,26 @@ async def next_sequence(session: AsyncSession, name: str) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def lock_tenant_writes(session: AsyncSession) -> None:
+    """Take the tenant's event counter now, before any other row lock of the transaction.
+
+    Every write transaction takes that counter when it emits its first event and keeps it until it
+    commits (that is what makes event numbers gapless and in commit order). A transaction that
+    locked business rows (stock levels, an order) before emitting, while another emitted first and
+    then wanted those rows, would deadlock. So every lock of shared business rows, every mutation
+    and every idempotency key takes this lock first: one lock order for everything, per tenant.
+    Once per transaction (remembered in ``session.info``); readers never take it.
+    """
+    if session.info.get("tenant_writes_locked"):
+        return
+    tenant_id = session.info["tenant_id"]
+    await session.execute(insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name="event", value=0)
+                          .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+    await session.execute(text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE"),
+                          {"t": tenant_id})
+    session.info["tenant_writes_locked"] = True
+
+
 async def mark_work_due(session: AsyncSession, tenant_id: uuid.UUID, due_at: datetime | None = None) -> None:
     """Tell the workers this tenant has work due at ``due_at`` (now by default); keeps the earliest."""
     due = due_at or utcnow()

@@ -61,14 +61,9 @@ async def base_currency(session: AsyncSession) -> str:
 
 async def begin_posting(session: AsyncSession) -> None:
     """Take the tenant's event counter before any finance counter (see the module docstring)."""
-    from backend.core.outbox import TenantSequence
+    from backend.core.outbox import lock_tenant_writes
 
-    table = TenantSequence.__table__
-    tenant_id = tenant_of(session)
-    await session.execute(insert(table).values(tenant_id=tenant_id, id=uuid.uuid4(), name="event", value=0)
-                          .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-    await session.execute(select(table.c.value).where(table.c.tenant_id == tenant_id, table.c.name == "event")
-                          .with_for_update())
+    await lock_tenant_writes(session)
 
 
 # --- chart of accounts --------------------------------------------------------------------------------

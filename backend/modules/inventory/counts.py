@@ -21,6 +21,7 @@ from backend.core import idempotency
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.ids import new_id, to_global_id
+from backend.core.outbox import lock_tenant_writes
 from backend.core.validation import required_text
 from backend.modules.inventory import events as inv_events
 from backend.modules.inventory.catalog import descendants_cte, get_category, products_by_ids, tenant_of
@@ -49,6 +50,7 @@ async def get_count(session: AsyncSession, *, count_id: uuid.UUID, field_name: s
                     for_update: bool = False) -> StockCount:
     stmt = select(StockCount).where(StockCount.tenant_id == tenant_of(session), StockCount.id == count_id)
     if for_update:
+        await lock_tenant_writes(session)
         stmt = stmt.with_for_update()
     found = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:

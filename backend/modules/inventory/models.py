@@ -129,6 +129,7 @@ class StockMove(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(20))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)  # signed: + into the warehouse, - out of it
     unit_cost: Mapped[Decimal] = mapped_column(UNIT_COST)  # receipts: the price paid; others: the average then
+    value: Mapped[Decimal] = mapped_column(PRICE)  # quantity x unit cost, rounded half-even to the currency
     source_id: Mapped[str | None] = mapped_column(String(200))  # global ID of the source document
     group_id: Mapped[uuid.UUID]  # moves written together (both sides of a transfer, a count's lines)
     reason: Mapped[str | None] = mapped_column(String(300))

@@ -1,8 +1,9 @@
 """Reorder rules, replenishment suggestions and stock reports (valuation, turnover).
 
-Valuation at a date is read from the ledger: the sum of ``quantity x unit_cost`` of the moves up
-to that moment (receipts at their cost, everything else at the moving average of its moment), so
-it needs no snapshot and answers for any past date.
+Valuation at a date is read from the ledger: the sum of the values (``quantity x unit_cost``,
+rounded once when the move was written) of the moves up to that moment (receipts at their cost,
+everything else at the moving average of its moment), so it needs no snapshot and answers for
+any past date.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ async def valuation(session: AsyncSession, *, as_of: datetime | None = None, by:
     currency = await currency_of(session)
     key = _move.c.warehouse_id if by == "warehouse" else _product.c.category_id
     stmt = (select(key.label("key"), func.sum(_move.c.quantity).label("quantity"),
-                   func.sum(_move.c.quantity * _move.c.unit_cost).label("value"))
+                   func.sum(_move.c.value).label("value"))
             .join(_product, and_(_product.c.tenant_id == _move.c.tenant_id, _product.c.id == _move.c.product_id))
             .where(_move.c.tenant_id == tenant_id, _move.c.created_at <= (as_of or utcnow()))
             .group_by(key))
@@ -192,7 +193,7 @@ async def turnover(session: AsyncSession, *, since: datetime, until: datetime) -
         raise DomainError("INVALID_PERIOD", "The period must end after it starts.", "to")
     tenant_id = tenant_of(session)
     currency = await currency_of(session)
-    value = _move.c.quantity * _move.c.unit_cost
+    value = _move.c.value
     row = (await session.execute(select(
         func.coalesce(func.sum(case((_move.c.created_at < since, value), else_=0)), 0).label("opening"),
         func.coalesce(func.sum(value), 0).label("closing"),

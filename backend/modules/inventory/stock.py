@@ -40,6 +40,7 @@ from backend.core.errors import DomainError
 from backend.core.events import EventType
 from backend.core.ids import new_id, to_global_id
 from backend.core.money import parse_amount
+from backend.core.outbox import lock_tenant_writes
 from backend.core.validation import optional_text, required_text
 from backend.modules.inventory import events as inv_events
 from backend.modules.inventory.catalog import currency_of, get_product, products_by_ids, tenant_of
@@ -103,7 +104,8 @@ async def _lock_levels(session: AsyncSession, pairs: list[Pair], *, create: bool
     ordered = sorted(set(pairs))
     if not ordered:
         return {}
-    tenant_id = tenant_of(session)
+    await lock_tenant_writes(session)
+    tenant_id = session.info["tenant_id"]
     products, warehouses = [p for p, _ in ordered], [w for _, w in ordered]
     if create:
         rows = await session.execute(text(
@@ -184,14 +186,21 @@ def _plain(quantity: Decimal) -> str:
 
 async def _write_moves(session: AsyncSession, changes: list[Change], *, group_id: uuid.UUID,
                        source_id: str | None, reason: str | None, actor_id: uuid.UUID | None) -> list[Any]:
+    from backend.core.money import round_money
+
     costs = {p.id: p.cost for p in (await products_by_ids(
         session, list({c.product_id for c in changes if c.on_hand and c.unit_cost is None}))).values()}
+    currency = await currency_of(session)
     now = utcnow()
-    rows = [{"tenant_id": tenant_of(session), "id": new_id(), "product_id": c.product_id,
-             "warehouse_id": c.warehouse_id, "kind": c.kind, "quantity": c.on_hand,
-             "unit_cost": c.unit_cost if c.unit_cost is not None else costs[c.product_id],
-             "source_id": source_id, "group_id": group_id, "reason": reason, "actor_id": actor_id,
-             "created_at": now} for c in changes if c.on_hand != 0]
+    rows = []
+    for c in changes:
+        if c.on_hand == 0:
+            continue
+        cost = c.unit_cost if c.unit_cost is not None else costs[c.product_id]
+        rows.append({"tenant_id": tenant_of(session), "id": new_id(), "product_id": c.product_id,
+                     "warehouse_id": c.warehouse_id, "kind": c.kind, "quantity": c.on_hand, "unit_cost": cost,
+                     "value": round_money(c.on_hand * cost, currency), "source_id": source_id, "group_id": group_id,
+                     "reason": reason, "actor_id": actor_id, "created_at": now})
     if rows:
         await session.execute(insert(_move), rows)
     return await moves_by_ids(session, [r["id"] for r in rows])
@@ -221,9 +230,9 @@ async def _emit_moves(session: AsyncSession, event_type: EventType, moves: list[
 
 
 def value_of(move: Any, currency: str) -> Decimal:
-    from backend.core.money import round_money
-
-    return round_money(move.quantity * move.unit_cost, currency)
+    """The move's value as stored (rounded once, when it was written)."""
+    del currency
+    return move.value
 
 
 async def _replay(session: AsyncSession, stored: dict) -> Posted:
@@ -329,6 +338,7 @@ async def _receive(session: AsyncSession, lines: list[tuple[Change, Decimal]], *
                    reason: str | None, actor_id: uuid.UUID | None, event_type: EventType,
                    extra: dict[str, Any]) -> Posted:
     """Inbound moves with a cost: lock the products (id order), then all their levels, then post."""
+    await lock_tenant_writes(session)
     tenant_id = tenant_of(session)
     product_ids = sorted({c.product_id for c, _ in lines})
     locked = {r.id: r for r in await session.execute(select(_product.c.id, _product.c.cost).where(

@@ -28,7 +28,7 @@ from backend.core.errors import DomainError
 from backend.core.events import EventType
 from backend.core.ids import new_id, to_global_id
 from backend.core.money import parse_amount
-from backend.core.outbox import next_sequence
+from backend.core.outbox import lock_tenant_writes, next_sequence
 from backend.core.validation import optional_text
 from backend.modules.crm import service as crm
 from backend.modules.inventory import service as inventory
@@ -74,6 +74,7 @@ async def get_order(session: AsyncSession, *, order_id: uuid.UUID, lock: bool = 
                     field_name: str | list[str] = "id") -> Order:
     stmt = select(Order).where(Order.tenant_id == tenant_of(session), Order.id == order_id)
     if lock:
+        await lock_tenant_writes(session)
         stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = (await session.execute(stmt)).scalar_one_or_none()
     if found is None:

@@ -18,6 +18,13 @@ from backend.modules.inventory.models import Reservation, StockLevel, StockMove
 from tests.modules.inventory.conftest import Shop
 
 
+def only_level_locks(session) -> None:  # type: ignore[no-untyped-def]
+    """Skip the tenant-wide write lock (``lock_tenant_writes``) that normally queues these
+    transactions, so that the level locks, the guarded UPDATEs and the CHECK constraints alone are
+    what is tested here."""
+    session.info["tenant_writes_locked"] = True
+
+
 async def _reserve(db, tenant, product, quantity, *, reference=None, key=None, **kw):  # type: ignore[no-untyped-def]
     async with db.transaction(tenant) as session:
         return await inventory.reserve_stock(
@@ -31,6 +38,7 @@ async def test_fifty_concurrent_reservations_of_ten_units_hold_exactly_ten(shop:
 
     async def one() -> str:
         async with wide_db.transaction(shop.tenant) as session:
+            only_level_locks(session)
             await session.execute(text("SELECT 1"))  # connection checked out and transaction open
             await start.wait()
             try:
@@ -65,6 +73,7 @@ async def test_multi_line_reservations_in_opposite_orders_do_not_deadlock(shop: 
     async def one(i: int) -> str:
         lines = [inventory.ReserveLine(a, Decimal(2)), inventory.ReserveLine(b, Decimal(3))]
         async with wide_db.transaction(shop.tenant) as session:
+            only_level_locks(session)
             await session.execute(text("SELECT 1"))
             await start.wait()
             if i % 5 == 4:  # transfers lock the same levels, in their own order
@@ -168,6 +177,7 @@ async def test_levels_equal_the_sum_of_moves_after_a_random_concurrent_workload(
         product, warehouse = rng.choice(products), rng.choice(warehouses)
         try:
             async with wide_db.transaction(shop.tenant) as session:
+                only_level_locks(session)
                 if op == "reserve":
                     await inventory.reserve_stock(session, reference=f"Order:{i % 7}", allow_partial=True, lines=[
                         inventory.ReserveLine(p, Decimal(rng.randint(1, 4))) for p in rng.sample(products, 2)])

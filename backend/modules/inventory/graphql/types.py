@@ -229,7 +229,7 @@ class StockMoveType(Node):
     def from_row(cls, r, currency: str) -> StockMoveType:  # type: ignore[no-untyped-def]
         return cls(id=to_global_id("StockMove", r.id), kind=StockMoveKind(r.kind), quantity=show(r.quantity),
                    unit_cost=MoneyType(amount=r.unit_cost.normalize(), currency_code=currency),
-                   value=MoneyType.of(r.quantity * r.unit_cost, currency),
+                   value=MoneyType.of(r.value, currency),
                    source_id=strawberry.ID(r.source_id) if r.source_id else None,
                    group_id=strawberry.ID(str(r.group_id)), reason=r.reason, created_at=r.created_at,
                    product_pk=r.product_id, warehouse_pk=r.warehouse_id, actor_pk=r.actor_id)

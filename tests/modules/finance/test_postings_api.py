@@ -1,0 +1,125 @@
+"""Orders, stock and payments post themselves; the books stay balanced and tie to the documents."""
+
+from __future__ import annotations
+
+from tests.modules.finance.conftest import PERMISSIONS, Books
+from tests.modules.orders.test_flow_api import DELIVER, FULFIL, SHIP
+
+INVOICES = """query($id: ID!) { node(id: $id) { ... on Order { invoices { id number status total { amount }
+  balanceDue { amount } lines { description subtotal { amount } tax { amount } }
+  journalEntries { kind lines { account { role } debit credit } } } } } }"""
+PAY = """mutation($in: PaymentRecordInput!) { paymentRecord(input: $in) {
+  payment { number amount { amount } unapplied { amount } } userErrors { field code message } } }"""
+
+
+async def _sold(books: Books, quantity: str = "3") -> tuple[str, str]:
+    r = await books("""mutation { orderTaxRateSet(input: {taxCategory: "standard", rate: "13"}) { userErrors { code } } }""")
+    customer = await books.customer()
+    tea = await books.stocked("TEA", "0", unitPrice="100", cost="40", taxCategory="standard")
+    r = await books("""mutation($p: ID!, $w: ID!) { stockReceive(input: {lines: [{productId: $p, warehouseId: $w,
+        quantity: "10", unitCost: "40"}]}) { userErrors { code } } }""", {"p": tea, "w": await books.main()})
+    assert r["data"]["stockReceive"]["userErrors"] == []
+    oid = (await books.order(customer, [{"productId": tea, "quantity": quantity}], shippingAmount="20"))["order"]["id"]
+    for step in ("orderSubmit", "orderApprove", "orderAllocate"):
+        await books.act(step, oid)
+    return oid, customer
+
+
+async def test_an_order_is_invoiced_on_approval_and_costed_on_shipment(books: Books):
+    oid, customer = await _sold(books)
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    # 3 x 100 = 300 + 13 % tax 39 + shipping 20 = 359
+    assert (invoice["status"], invoice["total"], invoice["balanceDue"]) == (
+        "ISSUED", {"amount": "359.00"}, {"amount": "359.00"})
+    issue = invoice["journalEntries"][0]
+    assert sorted((x["account"]["role"], x["debit"], x["credit"]) for x in issue["lines"]) == [
+        ("ar", "359.00", "0.00"), ("revenue", "0.00", "300.00"), ("shipping_revenue", "0.00", "20.00"),
+        ("tax_payable", "0.00", "39.00")]
+    assert await books.balance("inventory") == "400.00" and await books.balance("grni") == "-400.00"
+    fulfillment = (await books(FULFIL, {"in": {"orderId": oid}}))["data"]["fulfillmentCreate"]["fulfillments"][0]["id"]
+    await books(SHIP, {"in": {"fulfillmentId": fulfillment, "carrier": "EMS", "trackingNumber": "E1"}})
+    await books(DELIVER, {"in": {"fulfillmentId": fulfillment}})
+    assert await books.balance("cogs") == "120.00" and await books.balance("inventory") == "280.00"
+    r = await books("{ stockValuation { total { amount } } }")
+    assert r["data"]["stockValuation"]["total"]["amount"] == await books.balance("inventory")
+    # Paid in two parts, the second with too much: the excess is customer credit.
+    r = await books(PAY, {"in": {"customerId": customer, "amount": "159", "reference": "wire 1"}})
+    assert r["data"]["paymentRecord"]["payment"]["unapplied"] == {"amount": "0.00"}
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    assert (invoice["status"], invoice["balanceDue"]) == ("PARTIALLY_PAID", {"amount": "200.00"})
+    r = await books(PAY, {"in": {"customerId": customer, "amount": "250", "method": "CASH"}})
+    assert r["data"]["paymentRecord"]["payment"]["unapplied"] == {"amount": "50.00"}
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    assert invoice["status"] == "PAID" and await books.balance("ar") == "0.00"
+    assert await books.balance("customer_credit") == "-50.00"
+    assert await books.balance("bank") == "159.00" and await books.balance("cash") == "250.00"
+    tb = await books.trial_balance()
+    assert tb["totalDebit"] == tb["totalCredit"]
+    r = await books("""{ profitAndLoss(from: "2000-01-01", to: "2100-01-01") { totalIncome { amount }
+        totalExpenses { amount } netIncome { amount } } balanceSheet { totalAssets { amount }
+        totalLiabilitiesAndEquity { amount } currentEarnings { amount } } }""")
+    assert r["data"]["profitAndLoss"] == {"totalIncome": {"amount": "320.00"}, "totalExpenses": {"amount": "120.00"},
+                                          "netIncome": {"amount": "200.00"}}
+    sheet = r["data"]["balanceSheet"]
+    assert sheet["totalAssets"] == sheet["totalLiabilitiesAndEquity"] and sheet["currentEarnings"]["amount"] == "200.00"
+
+
+async def test_cancelling_an_unpaid_order_voids_its_invoice(books: Books):
+    oid, _ = await _sold(books)
+    await books.act("orderCancel", oid)
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    assert invoice["status"] == "VOID" and invoice["balanceDue"] == {"amount": "0.00"}
+    assert [e["kind"] for e in invoice["journalEntries"]] == ["AUTOMATIC", "REVERSAL"]
+    assert await books.balance("ar") == "0.00" and await books.balance("revenue") == "0.00"
+
+
+async def test_invoicing_on_shipment_bills_what_shipped(books: Books):
+    r = await books("""mutation { financeSettingsUpdate(input: {invoiceOn: "shipment"}) {
+        settings { invoiceOn } userErrors { code } } }""")
+    assert r["data"]["financeSettingsUpdate"]["settings"]["invoiceOn"] == "SHIPMENT"
+    oid, _ = await _sold(books, quantity="3")
+    assert (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"] == []
+    line = (await books("query($id: ID!) { node(id: $id) { ... on Order { lines { id } } } }", {"id": oid}))[
+        "data"]["node"]["lines"][0]["id"]
+    for quantity in ("1", "2"):
+        r = await books(FULFIL, {"in": {"orderId": oid, "lines": [{"lineId": line, "quantity": quantity}]}})
+        f = r["data"]["fulfillmentCreate"]["fulfillments"][0]["id"]
+        await books(SHIP, {"in": {"fulfillmentId": f, "carrier": "EMS", "trackingNumber": quantity}})
+    invoices = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"]
+    # 1/3 then 2/3 of 300 net and 39 tax; shipping on the first; together exactly the order's 359.
+    assert [i["total"]["amount"] for i in invoices] == ["133.00", "226.00"]
+
+
+async def test_bad_payments_and_other_tenants(books: Books, gql, make_tenant):
+    oid, customer = await _sold(books)
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]["id"]
+    other = Books(gql, await make_tenant(), permissions=PERMISSIONS)
+    their_customer = await other.customer("Theirs")
+    for fields, code in [({"amount": "-5"}, "NEGATIVE_AMOUNT"), ({"amount": "0"}, "INVALID_AMOUNT"),
+                         ({"customerId": their_customer, "amount": "5"}, "NOT_FOUND")]:
+        r = await books(PAY, {"in": {"customerId": customer, **fields}})
+        assert r["data"]["paymentRecord"]["userErrors"][0]["code"] == code, fields
+    r = await other(PAY, {"in": {"customerId": their_customer, "amount": "5",
+                                 "allocations": [{"invoiceId": invoice, "amount": "5"}]}})
+    assert r["data"]["paymentRecord"]["userErrors"][0]["code"] == "NOT_FOUND"
+    for query in ("query($id: ID!) { node(id: $id) { id } }",):
+        assert (await other(query, {"id": invoice}))["data"]["node"] is None
+    r = await other("mutation($id: ID!) { invoiceVoid(input: {id: $id}) { userErrors { code } } }", {"id": invoice})
+    assert r["data"]["invoiceVoid"]["userErrors"][0]["code"] == "NOT_FOUND"
+    r = await books(PAY, {"in": {"customerId": customer, "amount": "10", "idempotencyKey": "wire-7"}})
+    again = await books(PAY, {"in": {"customerId": customer, "amount": "10", "idempotencyKey": "wire-7"}})
+    assert again["data"]["paymentRecord"]["payment"]["number"] == r["data"]["paymentRecord"]["payment"]["number"]
+    r = await books("mutation($id: ID!) { invoiceVoid(input: {id: $id}) { userErrors { code } } }", {"id": invoice})
+    assert r["data"]["invoiceVoid"]["userErrors"][0]["code"] == "INVOICE_PAID"
+
+
+async def test_a_tenant_without_finance_keeps_selling(books: Books):
+    r = await books("""mutation { moduleDisable(input: {module: "finance"}) { userErrors { code } } }""")
+    assert r["data"]["moduleDisable"]["userErrors"] == [], r
+    oid, customer = await _sold(books)
+    r = await books(INVOICES, {"id": oid})
+    assert r["data"]["node"]["invoices"] == []
+    r = await books("{ invoices(first: 5) { totalCount } }")
+    assert r["errors"][0]["extensions"]["code"] == "MODULE_DISABLED"
+    r = await books("query($c: ID!) { node(id: $c) { ... on Customer { invoices { id } } } }", {"c": customer})
+    assert r["data"]["node"]["invoices"] == []

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     notification_from: str = "Jishi <noreply@localhost>"
     public_url: str = "http://127.0.0.1:8000"  # where customers reach this service (order tracking links)
 
+    # Stripe (the platform's account; tenants connect theirs with Stripe Connect)
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None  # whsec_...: POST /webhooks/stripe verifies against it
+    stripe_api_base: str | None = None  # tests point the SDK at a local fake server
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True

@@ -21,6 +21,8 @@ POLICY_NAME = "tenant_isolation"
 GLOBAL_TABLES_WITH_TENANT_ID = {
     "tenant_work": "which tenants have background work due, and when: no tenant data; workers must see "
     "all of it to claim tenants before they can scope themselves to one",
+    "stripe_account": "which tenant a connected Stripe account id belongs to: the Stripe webhook must find "
+    "the tenant before it can scope itself to it; no tenant data beyond the link",
 }
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.modules.crm import service as crm
 from backend.modules.finance import service as finance
+from backend.modules.finance.stripe_payments import process_event, record_refund
 
 
 async def seed(session: AsyncSession) -> None:
@@ -36,5 +38,13 @@ async def seed(session: AsyncSession) -> None:
                                      unit_price=Decimal(3800), tax_rate=Decimal(6))])
         await finance.issue_invoice(session, invoice_id=invoice.id, issue_date=today - timedelta(days=45 - 30 * n))
         if n == 0:
-            await finance.record_payment(session, customer_id=customer.id, amount=Decimal(4100), method="bank_transfer",
-                                         reference="Bank ref 20261101", received_on=today - timedelta(days=10))
+            payment = await finance.record_payment(session, customer_id=customer.id, amount=Decimal(4100),
+                                                   method="bank_transfer", reference="Bank ref 20261101",
+                                                   received_on=today - timedelta(days=10))
+            await record_refund(session, payment_id=payment.id, amount=Decimal(72), reason="Overpaid: credit returned")
+        else:  # paid by card through Stripe (as the webhook would record it)
+            await process_event(session, stripe.Event.construct_from({
+                "id": "evt_demo_1", "object": "event", "type": "payment_intent.succeeded", "account": "acct_demo",
+                "data": {"object": {"id": "pi_demo_1", "object": "payment_intent", "amount": 402800,
+                                    "amount_received": 402800, "currency": "cny",
+                                    "metadata": {"jishi_invoice": str(invoice.id)}}}}, key=None))

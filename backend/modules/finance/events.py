@@ -19,3 +19,8 @@ JOURNAL_POSTED = event_type(
     "journal.posted", module="finance", description="A manual journal entry or a reversal was posted.",
     payload={"entryId": "JournalEntry ID", "number": "JE-000001", "kind": "MANUAL or REVERSAL",
              "date": "YYYY-MM-DD", "total": "sum of debits"})
+PAYMENT_REFUNDED = event_type(
+    "payment.refunded", module="finance", description="Money was given back on a payment (Stripe or by hand).",
+    payload={"refundId": "Refund ID", "paymentId": "Payment ID", "customerId": "Customer ID",
+             "amount": "decimal string", "currencyCode": "ISO 4217",
+             "reopenedInvoices": "list of {invoiceId, number, status} whose payment was taken back"})

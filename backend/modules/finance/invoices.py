@@ -83,6 +83,10 @@ async def update_settings(session: AsyncSession, *, invoice_on: str | None = Non
     await settings_of(session)
     if values:
         await session.execute(_settings.update().where(_settings.c.tenant_id == tenant_of(session)).values(**values))
+    if "stripe_account_id" in values:
+        from backend.modules.finance.stripe_payments import link_account
+
+        await link_account(session, values["stripe_account_id"])
     return await settings_of(session)
 
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -216,3 +216,44 @@ class FinanceSettings(TenantScoped, Base):
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     stripe_account_id: Mapped[str | None] = mapped_column(String(100))
     extra: Mapped[dict] = mapped_column(JSONB, default=dict)
+
+
+class Refund(TenantScoped, Base):
+    """Money given back on a payment: first from its unapplied credit, then reopening its invoices."""
+
+    __tablename__ = "fin_refund"
+    __table_args__ = (
+        tenant_fk("payment_id", "fin_payment"),
+        CheckConstraint("amount > 0", name="amount"),
+        Index("ix_fin_refund_external", "tenant_id", "external_id", unique=True,
+              postgresql_where=text("external_id IS NOT NULL")),
+        Index(None, "tenant_id", "payment_id"),
+    )
+
+    payment_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # Stripe's refund (or charge) id
+    refunded_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StripeEvent(TenantScoped, Base):
+    """A Stripe webhook event already handled (so a replay records nothing twice)."""
+
+    __tablename__ = "fin_stripe_event"
+    __table_args__ = (UniqueConstraint("tenant_id", "event_id"),)
+
+    event_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StripeAccount(Base):
+    """Global: which tenant a connected Stripe account belongs to (webhooks arrive for the platform
+    and name the account; this routes them). Holds no tenant data beyond the link."""
+
+    __tablename__ = "stripe_account"
+
+    account_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), unique=True)

@@ -170,6 +170,33 @@ class PaymentPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class PaymentIntentCreateInput:
+    invoice_id: strawberry.ID
+
+
+@strawberry.type
+class PaymentIntentPayload:
+    payment_intent_id: str | None = None
+    client_secret: str | None = strawberry.field(default=None, description="For Stripe.js on the payer's side.")
+    amount: MoneyType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class PaymentRefundInput:
+    payment_id: strawberry.ID
+    amount: Decimal
+    reason: str | None = None
+
+
+@strawberry.type
+class PaymentRefundPayload:
+    payment: PaymentType | None = None
+    refunded: MoneyType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class FinanceSettingsType:
     chart: str
@@ -538,6 +565,39 @@ class Mutation:
             return PaymentPayload(payment=(await load_payments(ctx, [payment.id]))[payment.id])
 
         return await run_mutation(info, PaymentPayload, operation, input)
+
+    @gated_mutation(module="finance", permission="finance.write",
+                    description="A Stripe PaymentIntent for the invoice's balance on your connected account.")
+    async def payment_intent_create(self, info: Info, input: PaymentIntentCreateInput) -> PaymentIntentPayload:
+        from backend.modules.finance.stripe_payments import create_payment_intent
+
+        ctx: RequestContext = info.context
+
+        async def operation() -> PaymentIntentPayload:
+            intent = await create_payment_intent(ctx.require_tenant_session(),
+                                                 invoice_id=decode_id(input.invoice_id, "Invoice", field="invoiceId"),
+                                                 settings=ctx.request.app.state.settings)  # type: ignore[union-attr]
+            return PaymentIntentPayload(payment_intent_id=intent.id, client_secret=intent.client_secret,
+                                        amount=MoneyType.of(intent.amount, intent.currency))
+
+        return await run_mutation(info, PaymentIntentPayload, operation, input)
+
+    @gated_mutation(module="finance", permission="finance.write",
+                    description="Give money back on a payment: its credit first, then reopening what it paid.")
+    async def payment_refund(self, info: Info, input: PaymentRefundInput) -> PaymentRefundPayload:
+        from backend.modules.finance.stripe_payments import record_refund
+
+        ctx: RequestContext = info.context
+
+        async def operation() -> PaymentRefundPayload:
+            payment_id = decode_id(input.payment_id, "Payment", field="paymentId")
+            refund = await record_refund(ctx.require_tenant_session(), payment_id=payment_id, amount=input.amount,
+                                         reason=input.reason, actor=_actor(ctx))
+            payment = (await load_payments(ctx, [payment_id]))[payment_id]
+            return PaymentRefundPayload(payment=payment, refunded=MoneyType.of(refund.amount,
+                                                                               payment.amount.currency_code))
+
+        return await run_mutation(info, PaymentRefundPayload, operation, input)
 
     @gated_mutation(module="finance", permission="finance.admin")
     async def finance_settings_update(self, info: Info, input: FinanceSettingsUpdateInput) -> FinanceSettingsPayload:

@@ -24,3 +24,9 @@ PAYMENT_REFUNDED = event_type(
     payload={"refundId": "Refund ID", "paymentId": "Payment ID", "customerId": "Customer ID",
              "amount": "decimal string", "currencyCode": "ISO 4217",
              "reopenedInvoices": "list of {invoiceId, number, status} whose payment was taken back"})
+CREDIT_NOTE_ISSUED = event_type(
+    "credit_note.issued", module="finance", description="A credit note was issued for a return and applied.",
+    payload={"creditNoteId": "CreditNote ID", "number": "CN-000001", "customerId": "Customer ID",
+             "orderId": "Order ID", "returnId": "Return ID", "total": "decimal string",
+             "applied": "the part applied to the order's open invoices (the rest is customer credit)",
+             "currencyCode": "ISO 4217"})

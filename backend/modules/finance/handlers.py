@@ -7,6 +7,7 @@
 | ``stock.returned`` | inventory | cost of goods sold |
 | ``stock.adjusted`` (up / down) | inventory / inventory adjustments | inventory adjustments / inventory |
 | ``order.approved`` / ``order.shipped`` (``invoiceOn``) | receivables (an invoice) | revenue, shipping, tax |
+| ``return.received`` (an invoiced order) | revenue, tax payable (a credit note) | receivables, customer credit |
 | ``order.cancelled`` | its unpaid invoices are voided (the reversal of each) | |
 
 Each entry carries the event's id, so an event posts once. Handlers run only while finance is on.
@@ -105,6 +106,16 @@ async def invoice_on_shipment(session: AsyncSession, event: Event) -> None:
             shipped[line] = shipped.get(line, Decimal(0)) + Decimal(x["quantity"])
     await invoice_order(session, order_id=_pk(event.payload["orderId"]), shipped=shipped,  # type: ignore[arg-type]
                         source_event_id=event.id)
+
+
+@on(order_events.RETURN_RECEIVED, module="finance")
+async def credit_the_return(session: AsyncSession, event: Event) -> None:
+    from backend.modules.finance.credit_notes import credit_return
+
+    lines = [(_pk(x["lineId"]), Decimal(x["quantity"])) for x in event.payload.get("lines", [])]
+    await credit_return(session, order_id=_pk(event.payload["orderId"]), return_gid=event.payload["returnId"],  # type: ignore[arg-type]
+                        lines=[(line, q) for line, q in lines if line is not None], source_event_id=event.id,
+                        reason=f"Return {event.payload.get('number')}")
 
 
 @on(order_events.ORDER_CANCELLED, module="finance")

@@ -93,6 +93,21 @@ async def update_settings(session: AsyncSession, *, invoice_on: str | None = Non
 # --- invoices ---------------------------------------------------------------------------------------------
 
 
+def balance_of(invoice: Invoice) -> Decimal:
+    """What is still owed: the total less payments and credit notes applied."""
+    return invoice.total - invoice.amount_paid - invoice.amount_credited
+
+
+def settle(invoice: Invoice) -> None:
+    """The status that follows from the amounts of an issued invoice."""
+    if balance_of(invoice) == 0:
+        invoice.status = "paid"
+    elif invoice.amount_paid or invoice.amount_credited:
+        invoice.status = "partially_paid"
+    else:
+        invoice.status = "issued"
+
+
 @dataclass
 class InvoiceLineInput:
     description: str
@@ -159,6 +174,7 @@ async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines
                      "account_id": account})
     invoice = Invoice(id=invoice_id, status="draft", customer_id=customer.id, order_id=order_id, currency=currency,
                       subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total, amount_paid=Decimal(0),
+                      amount_credited=Decimal(0),
                       notes=optional_text(notes, field="notes", max_length=5000), due_date=due_date,
                       created_at=utcnow())
     invoice.tenant_id = tenant_of(session)
@@ -220,8 +236,9 @@ async def void_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, actor: u
     invoice = await get_invoice(session, invoice_id=invoice_id, lock=True)
     if invoice.status == "void":
         raise DomainError("INVALID_TRANSITION", "This invoice is VOID already.", "id")
-    if invoice.amount_paid > 0:
-        raise DomainError("INVOICE_PAID", "Payments were applied to this invoice; issue a credit note instead.", "id")
+    if invoice.amount_paid > 0 or invoice.amount_credited > 0:
+        raise DomainError("INVOICE_PAID", "Payments or credits were applied to this invoice; issue a credit note "
+                                          "instead.", "id")
     if invoice.status != "draft":
         gid = to_global_id("Invoice", invoice.id)
         issued = await session.scalar(select(_entry.c.id).where(
@@ -327,11 +344,11 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
                 continue
             raise DomainError("INVOICE_NOT_OPEN", f"Invoice {invoice.number or 'draft'} is {invoice.status.upper()}.",
                               ["allocations", str(i), "invoiceId"])
-        share = min(left, invoice.total - invoice.amount_paid, wanted if wanted is not None else left)
+        share = min(left, balance_of(invoice), wanted if wanted is not None else left)
         if share <= 0:
             continue
         invoice.amount_paid += share
-        invoice.status = "paid" if invoice.amount_paid == invoice.total else "partially_paid"
+        settle(invoice)
         applied.append((invoice, share))
         left -= share
     payment = Payment(id=new_id(), number=f"PAY-{await next_sequence(session, 'payment'):06d}",
@@ -359,3 +376,13 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
         "invoices": [{"invoiceId": to_global_id("Invoice", inv.id), "number": inv.number, "amount": str(share),
                       "status": inv.status.upper()} for inv, share in applied]})
     return payment
+
+
+async def overdue_total(session: AsyncSession, *, customer_id: uuid.UUID, today: date | None = None) -> Decimal:
+    """What the customer owes on invoices past their due date (orders' approval rules ask this)."""
+    from sqlalchemy import func
+
+    return Decimal(await session.scalar(select(func.coalesce(func.sum(
+        _invoice.c.total - _invoice.c.amount_paid - _invoice.c.amount_credited), 0)).where(
+        _invoice.c.tenant_id == tenant_of(session), _invoice.c.customer_id == customer_id,
+        _invoice.c.status.in_(OPEN), _invoice.c.due_date < (today or date.today()))) or 0)

@@ -115,7 +115,8 @@ class Invoice(TenantScoped, Base):
         # numbers are given at issue, gapless; drafts have none
         Index("ix_fin_invoice_number", "tenant_id", "number", unique=True, postgresql_where=text("number IS NOT NULL")),
         CheckConstraint("status IN ('draft', 'issued', 'partially_paid', 'paid', 'void')", name="status"),
-        CheckConstraint("total >= 0 AND amount_paid >= 0 AND amount_paid <= total", name="amounts"),
+        CheckConstraint("total >= 0 AND amount_paid >= 0 AND amount_credited >= 0 "
+                        "AND amount_paid + amount_credited <= total", name="amounts"),
         Index(None, "tenant_id", "customer_id", "status"),
         Index(None, "tenant_id", "order_id"),
         Index(None, "tenant_id", "status", "due_date"),
@@ -132,6 +133,7 @@ class Invoice(TenantScoped, Base):
     tax_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    amount_credited: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))  # by credit notes
     notes: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     issued_at: Mapped[datetime | None]
@@ -257,3 +259,33 @@ class StripeAccount(Base):
 
     account_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), unique=True)
+
+
+class CreditNote(TenantScoped, Base):
+    """Money owed back to a customer (a return): applied to the order's open invoices, the rest
+    held as customer credit."""
+
+    __tablename__ = "fin_credit_note"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        tenant_fk("invoice_id", "fin_invoice"),
+        CheckConstraint("total > 0 AND applied >= 0 AND unapplied >= 0 AND applied + unapplied = total",
+                        name="amounts"),
+        Index("ix_fin_credit_note_source", "tenant_id", "source_id", unique=True,
+              postgresql_where=text("source_id IS NOT NULL")),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[uuid.UUID]
+    order_id: Mapped[uuid.UUID | None]
+    invoice_id: Mapped[uuid.UUID | None]  # the invoice it was applied to, if any
+    source_id: Mapped[str | None] = mapped_column(String(200))  # the return's global ID
+    issue_date: Mapped[date]
+    subtotal: Mapped[Decimal] = mapped_column(MONEY)
+    tax: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    applied: Mapped[Decimal] = mapped_column(MONEY)
+    unapplied: Mapped[Decimal] = mapped_column(MONEY)  # customer credit
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,7 +32,7 @@ from backend.core.ids import new_id, to_global_id
 from backend.core.money import minor_units, parse_amount
 from backend.core.validation import optional_text
 from backend.modules.finance import events as fin_events
-from backend.modules.finance.invoices import OPEN, get_invoice, record_payment, settings_of
+from backend.modules.finance.invoices import OPEN, get_invoice, record_payment, settings_of, settle
 from backend.modules.finance.ledger import Line, account_for, base_currency, begin_posting, post
 from backend.modules.finance.models import Invoice, Payment, PaymentAllocation, Refund, StripeAccount, StripeEvent
 from backend.modules.platform import service as platform
@@ -145,7 +145,7 @@ async def record_refund(session: AsyncSession, *, payment_id: uuid.UUID, amount:
         take = min(rest, a.amount)
         invoice = invoices[a.invoice_id]
         invoice.amount_paid -= take
-        invoice.status = "issued" if invoice.amount_paid == 0 else "partially_paid"
+        settle(invoice)
         if take == a.amount:
             await session.execute(delete(_allocation).where(_allocation.c.tenant_id == tenant_id,
                                                             _allocation.c.id == a.id))

@@ -8,8 +8,8 @@ shipping address's country, region, province or city, ignoring case), and the or
 the fewest orders waiting for review, and approves it when ``auto_approve`` is set. Without a
 matching rule the order waits unassigned in the review queue.
 
-Finance, when it lands, adds its checks here: a customer with overdue invoices or over the credit
-limit is never approved automatically.
+With finance on, a customer with overdue invoices is never approved automatically: the order waits
+for review.
 """
 
 from __future__ import annotations
@@ -85,8 +85,14 @@ async def route(session: AsyncSession, order: Order) -> Decision:
             assignee = await _least_busy(session, members)
         elif assignee is not None and not await platform.is_member(session, user_id=assignee):
             assignee = None
-        return Decision(assignee_id=assignee, team_id=team, approve=rule.auto_approve,
-                        note=f"Rule: {rule.name}" if rule.auto_approve else None)
+        approve = rule.auto_approve
+        if approve and await platform.is_module_enabled(session, "finance"):
+            from backend.modules.finance import service as finance
+
+            if await finance.overdue_total(session, customer_id=order.customer_id) > 0:
+                approve = False  # a customer with overdue invoices always gets a human review
+        return Decision(assignee_id=assignee, team_id=team, approve=approve,
+                        note=f"Rule: {rule.name}" if approve else None)
     return Decision()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from backend.core.errors import DomainError
 from backend.core.ids import from_global_id
 from backend.modules.finance import service as finance
-from backend.modules.finance.models import Invoice, JournalLine, Payment
+from backend.modules.finance.models import CreditNote, Invoice, JournalLine, Payment
 from backend.modules.inventory import service as inventory
 from backend.modules.orders import service as orders
 from backend.modules.orders.models import Order
@@ -30,15 +30,17 @@ async def _ledger_ties(books: Books, db) -> None:  # type: ignore[no-untyped-def
                                           .where(JournalLine.account_id == account))).one()
             return d - c
 
-        open_invoices = await session.scalar(select(func.coalesce(func.sum(Invoice.total - Invoice.amount_paid), 0))
-                                             .where(Invoice.status.in_(("issued", "partially_paid"))))
+        open_invoices = await session.scalar(select(func.coalesce(func.sum(
+            Invoice.total - Invoice.amount_paid - Invoice.amount_credited), 0))
+            .where(Invoice.status.in_(("issued", "partially_paid"))))
         assert await balance("ar") == open_invoices, "receivables differ from the open invoices"
         _, valuation, _ = await inventory.valuation(session)
         assert await balance("inventory") == valuation, "the inventory account differs from the stock valuation"
-        credit_left = await session.scalar(select(func.coalesce(func.sum(Payment.unapplied), 0)))
+        credit_left = (await session.scalar(select(func.coalesce(func.sum(Payment.unapplied), 0)))
+                       + await session.scalar(select(func.coalesce(func.sum(CreditNote.unapplied), 0))))
         assert -await balance("customer_credit") == credit_left
         overpaid = await session.scalar(select(func.count()).select_from(Invoice).where(
-            Invoice.amount_paid > Invoice.total))
+            Invoice.amount_paid + Invoice.amount_credited > Invoice.total))
         assert overpaid == 0
 
 

@@ -123,3 +123,40 @@ async def test_a_tenant_without_finance_keeps_selling(books: Books):
     assert r["errors"][0]["extensions"]["code"] == "MODULE_DISABLED"
     r = await books("query($c: ID!) { node(id: $c) { ... on Customer { invoices { id } } } }", {"c": customer})
     assert r["data"]["node"]["invoices"] == []
+
+
+async def test_a_return_of_an_invoiced_order_is_credited(books: Books):
+    oid, customer = await _sold(books)
+    fulfillment = (await books(FULFIL, {"in": {"orderId": oid}}))["data"]["fulfillmentCreate"]["fulfillments"][0]["id"]
+    await books(SHIP, {"in": {"fulfillmentId": fulfillment, "carrier": "EMS", "trackingNumber": "E1"}})
+    await books(PAY, {"in": {"customerId": customer, "amount": "300"}})  # 59 still owed
+    line = (await books("query($id: ID!) { node(id: $id) { ... on Order { lines { id } } } }", {"id": oid}))[
+        "data"]["node"]["lines"][0]["id"]
+    r = await books("""mutation($in: ReturnCreateInput!) { returnCreate(input: $in) { return { id } } }""",
+                    {"in": {"orderId": oid, "reason": "Damaged", "lines": [{"lineId": line, "quantity": "1"}]}})
+    rid = r["data"]["returnCreate"]["return"]["id"]
+    await books("""mutation($id: ID!) { returnReceive(input: {id: $id}) { userErrors { code } } }""", {"id": rid})
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    # one of three at 100 + 13 % = 113: 59 settles the invoice, 54 is credit for the customer
+    assert (invoice["status"], invoice["balanceDue"]) == ("PAID", {"amount": "0.00"})
+    assert await books.balance("ar") == "0.00" and await books.balance("customer_credit") == "-54.00"
+    assert await books.balance("revenue") == "-200.00" and await books.balance("tax_payable") == "-26.00"
+    assert await books.balance("cogs") == "80.00"  # 3 shipped at 40, 1 back
+    tb = await books.trial_balance()
+    assert tb["totalDebit"] == tb["totalCredit"]
+
+
+async def test_overdue_invoices_stop_automatic_approval(books: Books, db):
+    from sqlalchemy import text
+
+    customer = await books.customer("Slow Payer")
+    tea = await books.stocked("TEA", "10", unitPrice="10")
+    await books("""mutation { orderRoutingRuleCreate(input: {name: "Small", maxTotal: "1000", autoApprove: true}) {
+        userErrors { code } } }""")
+    first = (await books.order(customer, [{"productId": tea, "quantity": "1"}]))["order"]["id"]
+    assert (await books.act("orderSubmit", first))["order"]["status"] == "APPROVED"  # and invoiced
+    async with db.owner_engine.begin() as conn:  # its invoice falls due a month ago
+        await conn.execute(text("UPDATE fin_invoice SET due_date = current_date - 30 WHERE tenant_id = :t"),
+                           {"t": books.tenant})
+    second = (await books.order(customer, [{"productId": tea, "quantity": "1"}]))["order"]["id"]
+    assert (await books.act("orderSubmit", second))["order"]["status"] == "SUBMITTED"

@@ -204,6 +204,7 @@ class InvoiceType(Node):
     tax_total: MoneyType
     total: MoneyType
     amount_paid: MoneyType
+    amount_credited: MoneyType = strawberry.field(description="By credit notes (returns).")
     balance_due: MoneyType
     notes: str | None
     created_at: datetime
@@ -220,7 +221,8 @@ class InvoiceType(Node):
         return cls(id=to_global_id("Invoice", r.id), number=r.number, status=InvoiceStatus(r.status),
                    issue_date=r.issue_date, due_date=r.due_date, subtotal=money(r.subtotal),
                    tax_total=money(r.tax_total), total=money(r.total), amount_paid=money(r.amount_paid),
-                   balance_due=money(r.total - r.amount_paid if r.status != "void" else Decimal(0)), notes=r.notes,
+                   balance_due=money(r.total - r.amount_paid - r.amount_credited if r.status != "void" else Decimal(0)),
+                   amount_credited=money(r.amount_credited), notes=r.notes,
                    created_at=r.created_at, pk=r.id, customer_pk=r.customer_id, order_pk=r.order_id,
                    currency=r.currency)
 

@@ -31,6 +31,15 @@ async def seed(session: AsyncSession) -> None:
                                                          finance.Line(bank, credit=Decimal(12000))])
         month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     await finance.set_period(session, year=today.year - 1, month=1, status="closed", actor=None)  # nothing posts there
+    # A supplier's bill for packaging (partly paid), and this year's budget.
+    bill = await finance.create_bill(session, supplier="Yixing Packaging Co.", reference="YX-2026-118",
+                                     bill_date=today - timedelta(days=20), lines=[finance.BillLineInput(
+                                         description="Gift boxes", account_id=expense, amount=Decimal(8600),
+                                         tax_rate=Decimal(13))])
+    await finance.pay_bill(session, bill_id=bill.id, amount=Decimal(5000), paid_on=today - timedelta(days=5))
+    await finance.set_budget(session, account_id=await finance.account_for(session, "revenue"), year=today.year,
+                             month=None, amount=Decimal(2400000))
+    await finance.set_budget(session, account_id=expense, year=today.year, month=None, amount=Decimal(150000))
     customers = list((await session.execute(crm.customers_query(session.info["tenant_id"], None).limit(2))).all())
     for n, customer in enumerate(customers):
         invoice = await finance.create_invoice(session, customer_id=customer.id, notes="Tea tasting workshop", lines=[

@@ -289,3 +289,75 @@ class CreditNote(TenantScoped, Base):
     unapplied: Mapped[Decimal] = mapped_column(MONEY)  # customer credit
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bill(TenantScoped, Base):
+    """A supplier's bill (by hand now; from purchase orders once purchasing lands)."""
+
+    __tablename__ = "fin_bill"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        CheckConstraint("status IN ('open', 'partially_paid', 'paid', 'void')", name="status"),
+        CheckConstraint("total >= 0 AND amount_paid >= 0 AND amount_paid <= total", name="amounts"),
+        Index(None, "tenant_id", "status", "due_date"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    supplier: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(100))  # the supplier's invoice number
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    bill_date: Mapped[date]
+    due_date: Mapped[date]
+    subtotal: Mapped[Decimal] = mapped_column(MONEY)
+    tax_total: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillLine(TenantScoped, Base):
+    __tablename__ = "fin_bill_line"
+    __table_args__ = (
+        tenant_fk("bill_id", "fin_bill", ondelete="CASCADE"),
+        tenant_fk("account_id", "fin_account"),
+        CheckConstraint("amount > 0 AND tax >= 0", name="amounts"),
+        Index(None, "tenant_id", "bill_id"),
+    )
+
+    bill_id: Mapped[uuid.UUID]
+    description: Mapped[str] = mapped_column(String(300))
+    account_id: Mapped[uuid.UUID]  # an expense, or inventory / goods received not invoiced
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # net
+    tax: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class BillPayment(TenantScoped, Base):
+    __tablename__ = "fin_bill_payment"
+    __table_args__ = (
+        tenant_fk("bill_id", "fin_bill"),
+        CheckConstraint("amount > 0", name="amount"),
+        Index(None, "tenant_id", "bill_id"),
+    )
+
+    bill_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    method: Mapped[str] = mapped_column(String(16))
+    paid_on: Mapped[date]
+    reference: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Budget(TenantScoped, Base):
+    """The amount planned for an account in a month (income: earned; expenses: spent)."""
+
+    __tablename__ = "fin_budget"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "account_id", "year", "month"),
+        tenant_fk("account_id", "fin_account"),
+        CheckConstraint("month BETWEEN 1 AND 12", name="month"),
+    )
+
+    account_id: Mapped[uuid.UUID]
+    year: Mapped[int]
+    month: Mapped[int]
+    amount: Mapped[Decimal] = mapped_column(MONEY)

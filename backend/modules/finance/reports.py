@@ -119,3 +119,38 @@ async def ar_aging(session: AsyncSession, *, as_of: date) -> tuple[list[AgingRow
         row = out.setdefault(r.customer_id, AgingRow(r.customer_id, {b: Decimal(0) for b in BUCKETS}))
         row.buckets[bucket] += r.open
     return sorted(out.values(), key=lambda x: -x.total), await base_currency(session)
+
+
+@dataclass
+class LedgerRow:
+    entry_date: date
+    number: str
+    memo: str | None
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal  # running, debit-positive
+
+
+async def account_detail(session: AsyncSession, *, account_ids: list[uuid.UUID], since: date, until: date,
+                         customer_id: uuid.UUID | None = None) -> tuple[Decimal, list[LedgerRow], str]:
+    """The lines of these accounts in the period with a running balance, after the opening balance
+    (everything before ``since``); for one customer when ``customer_id`` is given."""
+    from backend.modules.finance.models import JournalEntry
+
+    await platform.ensure_module_enabled(session, "finance")
+    entry = JournalEntry.__table__
+    scope = [_line.c.tenant_id == tenant_of(session), _line.c.account_id.in_(account_ids)]
+    if customer_id is not None:
+        scope.append(_line.c.customer_id == customer_id)
+    opening = Decimal(await session.scalar(select(func.coalesce(func.sum(_line.c.debit - _line.c.credit), 0))
+                                           .where(*scope, _line.c.entry_date < since)) or 0)
+    rows, running = [], opening
+    for r in await session.execute(
+            select(_line.c.entry_date, entry.c.number, func.coalesce(_line.c.memo, entry.c.memo).label("memo"),
+                   _line.c.debit, _line.c.credit)
+            .join(entry, and_(entry.c.tenant_id == _line.c.tenant_id, entry.c.id == _line.c.entry_id))
+            .where(*scope, _line.c.entry_date >= since, _line.c.entry_date <= until)
+            .order_by(_line.c.entry_date, entry.c.number, _line.c.id)):
+        running += r.debit - r.credit
+        rows.append(LedgerRow(r.entry_date, r.number, r.memo, r.debit, r.credit, running))
+    return opening, rows, await base_currency(session)

@@ -30,17 +30,38 @@ from backend.modules.finance.ledger import (
     set_period,
     update_account,
 )
-from backend.modules.finance.reports import ar_aging, balance_sheet, balances, profit_and_loss, trial_balance
+from backend.modules.finance.payables import (
+    BillLineInput,
+    ap_aging,
+    budget_vs_actual,
+    create_bill,
+    pay_bill,
+    set_budget,
+    tax_report,
+)
+from backend.modules.finance.reports import (
+    account_detail,
+    ar_aging,
+    balance_sheet,
+    balances,
+    profit_and_loss,
+    trial_balance,
+)
 
 __all__ = [
+    "BillLineInput",
     "InvoiceLineInput",
     "Line",
+    "account_detail",
     "account_for",
+    "ap_aging",
     "ar_aging",
     "balance_sheet",
     "balances",
     "begin_posting",
+    "budget_vs_actual",
     "create_account",
+    "create_bill",
     "create_invoice",
     "get_account",
     "get_entry",
@@ -48,6 +69,7 @@ __all__ = [
     "invoice_order",
     "issue_invoice",
     "overdue_total",
+    "pay_bill",
     "post",
     "post_manual",
     "profit_and_loss",
@@ -55,8 +77,10 @@ __all__ = [
     "reverse",
     "reverse_manual",
     "seed_chart",
+    "set_budget",
     "set_period",
     "settings_of",
+    "tax_report",
     "trial_balance",
     "update_account",
     "update_settings",

@@ -274,10 +274,10 @@ class BalanceSheet:
 @strawberry.type
 class AgingLine:
     current: MoneyType
-    days_1_30: MoneyType
-    days_31_60: MoneyType
-    days_61_90: MoneyType
-    over_90: MoneyType
+    days_1_30: MoneyType = strawberry.field(name="days1To30")
+    days_31_60: MoneyType = strawberry.field(name="days31To60")
+    days_61_90: MoneyType = strawberry.field(name="days61To90")
+    over_90: MoneyType = strawberry.field(name="over90")
     total: MoneyType
     customer_pk: strawberry.Private[uuid.UUID | None]
 

@@ -1,0 +1,75 @@
+"""Bills and payables, the tax report, budgets, general ledger detail and the customer statement."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.modules.finance.conftest import Books
+
+BILL = """mutation($in: BillCreateInput!) { billCreate(input: $in) { bill { id number status total { amount }
+  balanceDue { amount } } userErrors { field code } } }"""
+
+
+async def test_bills_payables_tax_and_budgets(books: Books):
+    rent, revenue = await books.account("6000"), await books.account("revenue")
+    today = date.today()
+    r = await books(BILL, {"in": {"supplier": "Landlord Ltd", "reference": "R-11", "billDate": today.isoformat(),
+                                  "dueDate": (today - timedelta(days=40)).isoformat(),
+                                  "lines": [{"description": "Rent", "accountId": rent, "amount": "1000",
+                                             "taxRate": "9"}]}})
+    bill = r["data"]["billCreate"]["bill"]
+    assert (bill["status"], bill["total"]) == ("OPEN", {"amount": "1090.00"})
+    assert await books.balance("ap") == "-1090.00" and await books.balance("tax_paid") == "90.00"
+    pay = """mutation($in: BillPayInput!) { billPay(input: $in) { bill { status balanceDue { amount } }
+        userErrors { field code } } }"""
+    r = await books(pay, {"in": {"billId": bill["id"], "amount": "2000"}})
+    assert "data" in r, r
+    assert r["data"]["billPay"]["userErrors"][0]["code"] == "OVERPAYMENT"
+    r = await books(pay, {"in": {"billId": bill["id"], "amount": "590"}})
+    assert r["data"]["billPay"]["bill"] == {"status": "PARTIALLY_PAID", "balanceDue": {"amount": "500.00"}}
+    r = await books("{ apAging { supplier daysOver: days31To60 { amount } total { amount } } }")
+    assert r["data"]["apAging"] == [{"supplier": "Landlord Ltd", "daysOver": {"amount": "500.00"},
+                                     "total": {"amount": "500.00"}}]
+    # An invoice with 13 % tax: collected 26 against 90 paid.
+    customer = await books.customer()
+    r = await books("""mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "Tea",
+        quantity: "2", unitPrice: "100", taxRate: "13"}]}) { invoice { id } } }""", {"c": customer})
+    invoice = r["data"]["invoiceCreate"]["invoice"]["id"]
+    r = await books("mutation($i: ID!) { invoiceIssue(input: {id: $i}) { invoice { number status } } }", {"i": invoice})
+    assert r["data"]["invoiceIssue"]["invoice"]["status"] == "ISSUED"
+    period = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    r = await books("""query($from: Date!, $to: Date!) { taxReport(from: $from, to: $to) { collected { amount }
+        paid { amount } due { amount } } }""", period)
+    assert r["data"]["taxReport"] == {"collected": {"amount": "26.00"}, "paid": {"amount": "90.00"},
+                                      "due": {"amount": "-64.00"}}
+    r = await books("""mutation($a: ID!, $y: Int!) { budgetSet(input: {accountId: $a, year: $y, amount: "1000"}) {
+        months userErrors { code } } }""", {"a": revenue, "y": today.year})
+    assert r["data"]["budgetSet"]["months"] == 12
+    r = await books("""query($y: Int!, $m: Int) { budgetVsActual(year: $y, month: $m) { account { role } budget { amount }
+        actual { amount } variance { amount } percent } }""", {"y": today.year, "m": today.month})
+    revenue_line = next(x for x in r["data"]["budgetVsActual"] if x["account"]["role"] == "revenue")
+    expected_budget = "83.37" if today.month == 12 else "83.33"  # 1000 / 12, December takes the rounding
+    assert revenue_line["budget"]["amount"] == expected_budget and revenue_line["actual"]["amount"] == "200.00"
+
+
+async def test_general_ledger_and_customer_statement(books: Books):
+    customer = await books.customer()
+    r = await books("""mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "Tea",
+        quantity: "1", unitPrice: "50"}]}) { invoice { id } } }""", {"c": customer})
+    invoice = r["data"]["invoiceCreate"]["invoice"]["id"]
+    await books("mutation($i: ID!) { invoiceIssue(input: {id: $i}) { invoice { number } } }", {"i": invoice})
+    await books("""mutation($c: ID!) { paymentRecord(input: {customerId: $c, amount: "80"}) { userErrors { code } } }""",
+                {"c": customer})
+    today = date.today().isoformat()
+    r = await books("""query($c: ID!, $d: Date!) { customerStatement(customerId: $c, from: $d, to: $d) {
+        openingBalance { amount } rows { debit { amount } credit { amount } balance { amount } }
+        closingBalance { amount } } }""", {"c": customer, "d": today})
+    statement = r["data"]["customerStatement"]
+    assert statement["openingBalance"] == {"amount": "0.00"}
+    assert [(x["debit"]["amount"], x["credit"]["amount"]) for x in statement["rows"]] == [
+        ("50.00", "0.00"), ("0.00", "50.00"), ("0.00", "30.00")]  # invoice, paid, 30 credit
+    assert statement["closingBalance"] == {"amount": "-30.00"}  # the customer is owed 30
+    bank = await books.account("bank")
+    r = await books("""query($a: ID!, $d: Date!) { generalLedger(accountId: $a, from: $d, to: $d) {
+        rows { number debit { amount } balance { amount } } closingBalance { amount } } }""", {"a": bank, "d": today})
+    assert r["data"]["generalLedger"]["closingBalance"] == {"amount": "80.00"}

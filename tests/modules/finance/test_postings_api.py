@@ -160,3 +160,27 @@ async def test_overdue_invoices_stop_automatic_approval(books: Books, db):
                            {"t": books.tenant})
     second = (await books.order(customer, [{"productId": tea, "quantity": "1"}]))["order"]["id"]
     assert (await books.act("orderSubmit", second))["order"]["status"] == "SUBMITTED"
+
+
+async def test_backfill_posts_what_happened_while_finance_was_off(books: Books):
+    from datetime import date
+
+    await books("""mutation { moduleDisable(input: {module: "finance"}) { userErrors { code } } }""")
+    oid, _ = await _sold(books)
+    fulfillment = (await books(FULFIL, {"in": {"orderId": oid}}))["data"]["fulfillmentCreate"]["fulfillments"][0]["id"]
+    await books(SHIP, {"in": {"fulfillmentId": fulfillment, "carrier": "EMS", "trackingNumber": "E1"}})
+    r = await books("""mutation { moduleEnable(input: {module: "finance"}) { userErrors { code } } }""")
+    assert r["data"]["moduleEnable"]["userErrors"] == []
+    assert (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"] == []  # nothing posted silently
+    today = date.today().isoformat()
+    backfill = """mutation($d: Date!) { financeBackfill(input: {from: $d, to: $d}) { events posted skipped
+        userErrors { code } } }"""
+    first = (await books(backfill, {"d": today}))["data"]["financeBackfill"]
+    assert first["posted"] >= 3 and first["userErrors"] == []  # the receipt, the invoice, the shipment
+    invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
+    assert invoice["total"] == {"amount": "359.00"}
+    assert await books.balance("cogs") == "120.00" and await books.balance("inventory") == "280.00"
+    again = (await books(backfill, {"d": today}))["data"]["financeBackfill"]
+    assert again["posted"] == 0 and again["events"] == first["events"]
+    tb = await books.trial_balance()
+    assert tb["totalDebit"] == tb["totalCredit"]

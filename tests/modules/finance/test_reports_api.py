@@ -73,3 +73,27 @@ async def test_general_ledger_and_customer_statement(books: Books):
     r = await books("""query($a: ID!, $d: Date!) { generalLedger(accountId: $a, from: $d, to: $d) {
         rows { number debit { amount } balance { amount } } closingBalance { amount } } }""", {"a": bank, "d": today})
     assert r["data"]["generalLedger"]["closingBalance"] == {"amount": "80.00"}
+
+
+async def test_reports_export_as_csv(books: Books, client):
+    import csv
+    import io
+
+    from tests.modules.finance.conftest import PERMISSIONS
+    from tests.support.auth import PERMISSIONS_HEADER, TENANT_HEADER
+
+    bank, rent = await books.account("bank"), await books.account("6000")
+    await books("""mutation($in: JournalEntryPostInput!) { journalEntryPost(input: $in) { userErrors { code } } }""",
+                {"in": {"date": date.today().isoformat(), "lines": [{"accountId": rent, "debit": "12.5"},
+                                                                   {"accountId": bank, "credit": "12.5"}]}})
+    headers = {TENANT_HEADER: str(books.tenant), PERMISSIONS_HEADER: ",".join(PERMISSIONS)}
+    r = await client.get("/finance/export/trial-balance.csv", headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {(x["code"], x["debit"], x["credit"]) for x in rows} == {("1010", "0.0000", "12.5000"),
+                                                                   ("6000", "12.5000", "0.0000")}
+    r = await client.get("/finance/export/general-ledger.csv", headers=headers,
+                         params={"accountId": bank, "from": "2000-01-01", "to": "2100-01-01"})
+    assert [x["balance"] for x in csv.DictReader(io.StringIO(r.text))] == ["0", "-12.5000"]
+    assert (await client.get("/finance/export/nope.csv", headers=headers)).status_code == 400
+    assert (await client.get("/finance/export/trial-balance.csv")).status_code == 401

@@ -173,6 +173,20 @@ def _detail(opening: Decimal, rows, currency: str) -> AccountDetail:  # type: ig
                                              credit=money(r.credit), balance=money(r.balance)) for r in rows])
 
 
+@strawberry.input
+class FinanceBackfillInput:
+    from_: date = strawberry.field(name="from")
+    to: date
+
+
+@strawberry.type
+class FinanceBackfillPayload:
+    events: int | None = strawberry.field(default=None, description="Events of the period finance posts.")
+    posted: int | None = None
+    skipped: int | None = strawberry.field(default=None, description="Already posted, or refused.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class Query:
     @gated_field(module="finance", permission="finance.read")
@@ -288,6 +302,20 @@ class Mutation:
             return BudgetSetPayload(months=months)
 
         return await run_mutation(info, BudgetSetPayload, operation, input)
+
+
+    @gated_mutation(module="finance", permission="finance.admin",
+                    description="Post the period's events that finance missed while it was off (idempotent).")
+    async def finance_backfill(self, info: Info, input: FinanceBackfillInput) -> FinanceBackfillPayload:
+        from backend.modules.finance.backfill import backfill
+
+        ctx: RequestContext = info.context
+
+        async def operation() -> FinanceBackfillPayload:
+            done = await backfill(ctx.require_tenant_session(), since=input.from_, until=input.to)
+            return FinanceBackfillPayload(events=done.events, posted=done.posted, skipped=done.skipped)
+
+        return await run_mutation(info, FinanceBackfillPayload, operation, input)
 
 
 node_sources = [NodeSource("Bill", "finance", "finance.read", load_bills)]

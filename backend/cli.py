@@ -439,9 +439,13 @@ def import_contacts_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN 
 
 @import_app.command("leads")
 def import_leads_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = False,
-                         skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None) -> None:
+                         skip_invalid: _SKIP_INVALID = False, mapping: _MAPPING = None,
+                         assign_by_rules: Annotated[bool, typer.Option(
+                             "--assign-by-rules", help="Give new leads out by the assignment rules.")] = False
+                         ) -> None:
     """Import leads: an open lead with the same email is updated."""
-    _import_csv("import_leads", file, tenant, dry_run, skip_invalid, mapping)
+    _import_csv("import_leads", file, tenant, dry_run, skip_invalid, mapping,
+                extra={"assign": "rules"} if assign_by_rules else None)
 
 
 @import_app.command("products")
@@ -459,7 +463,7 @@ def import_stock_command(file: _CSV_FILE, tenant: _TENANT, dry_run: _DRY_RUN = F
 
 
 def _import_csv(importer_name: str, file: Path, tenant: str, dry_run: bool, skip_invalid: bool,
-                mapping: list[str] | None, module: str = "crm") -> None:
+                mapping: list[str] | None, module: str = "crm", extra: dict | None = None) -> None:
     import importlib
 
     from backend.core.errors import DomainError
@@ -483,7 +487,7 @@ def _import_csv(importer_name: str, file: Path, tenant: str, dry_run: bool, skip
         async with db.transaction(found.id) as session:
             return await importer(
                 session, lines=lines, dry_run=dry_run, mode="skip_invalid" if skip_invalid else "all_or_nothing",
-                mapping=dict(item.rsplit(":", 1) for item in mapping or []) or None)
+                mapping=dict(item.rsplit(":", 1) for item in mapping or []) or None, **(extra or {}))
 
     report = _with_database(run)
     for error in report.errors[:50]:

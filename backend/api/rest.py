@@ -65,7 +65,7 @@ def _json(body: object, status: int = 200) -> Response:
 
 async def csv_upload(request: Request, importer, *, module: str, permission: str) -> Response:  # type: ignore[no-untyped-def]
     """A CSV import endpoint: the body is the file (text/csv, UTF-8); ``?mode=all_or_nothing|skip_invalid``,
-    ``?dryRun=true``, ``?map=Column:field`` (repeatable) and ``?idempotencyKey=`` are passed to
+    ``?dryRun=true``, ``?map=Column:field`` (repeatable), ``?idempotencyKey=`` and ``?assign=`` are passed to
     ``importer(session, lines=, mapping=, mode=, dry_run=, owner_id=, **extra)``. Answers the import
     report: 200, or 422 when rows were refused and nothing was written."""
     from backend.core.errors import BadUserInput, DomainError
@@ -81,8 +81,11 @@ async def csv_upload(request: Request, importer, *, module: str, permission: str
     except UnicodeDecodeError:
         return RestError(BadUserInput("The file is not UTF-8."), 400).response()
     extra = {}
-    if "idempotencyKey" in request.query_params and "idempotency_key" in inspect.signature(importer).parameters:
-        extra["idempotency_key"] = request.query_params["idempotencyKey"]
+    accepted = inspect.signature(importer).parameters
+    for query_name, keyword in (("idempotencyKey", "idempotency_key"), ("assign", "assign")):
+        if query_name in request.query_params and keyword in accepted:
+            extra[keyword] = request.query_params[query_name].lower() if keyword == "assign" else \
+                request.query_params[query_name]
     try:
         async with tenant_call(request, module=module, permission=permission) as call:
             report = await importer(

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import csv_import
 from backend.core.csv_import import ImportReport, RowError
 from backend.core.db import utcnow
+from backend.core.errors import DomainError
 from backend.core.ids import from_global_id, new_id, to_global_id
 from backend.core.validation import EMAIL_RE
 from backend.modules.crm import events as crm_events
@@ -179,14 +180,20 @@ async def import_customers(session: AsyncSession, *, lines: Iterable[str], mappi
 
 async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: dict[str, str] | None = None,
                        mode: str = "all_or_nothing", dry_run: bool = False,
-                       owner_id: uuid.UUID | None = None) -> ImportReport:
+                       owner_id: uuid.UUID | None = None, assign: str = "uploader") -> ImportReport:
     """Import leads (name, company, email, phone, source, status) with the same rules as customers;
-    a row whose email matches an open lead updates it."""
+    a row whose email matches an open lead updates it. New leads belong to the uploader, or with
+    ``assign="rules"`` go through the lead assignment rules and the round robin, as leads created
+    one by one do (the uploader when nobody qualifies)."""
+    from backend.modules.crm.lead_rules import LeadRouter
     from backend.modules.crm.models import Lead
 
+    if assign not in ("uploader", "rules"):
+        raise DomainError("INVALID_ASSIGN", "Assign new leads to the UPLOADER or by the RULES.", "assign")
     report = await _start(session, mode, dry_run)
     tenant_id: uuid.UUID = session.info["tenant_id"]
     lead = Lead.__table__
+    router = await LeadRouter.load(session) if assign == "rules" else None
     rows = list(parse_rows(lines, mapping, report, fields=LEAD_FIELDS, clean=_clean_lead))
     if csv_import.stop_before_writing(report, mode):
         return report
@@ -203,7 +210,10 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
         lid = new_id()
         if row.get("email"):
             existing[row["email"].lower()] = lid
-        new_leads.append({**values, "tenant_id": tenant_id, "id": lid, "owner_id": owner_id, "shared_with": [],
+        owner = owner_id
+        if router is not None:
+            owner = router.route(source=values.get("source"), email=values.get("email"), campaign_id=None) or owner_id
+        new_leads.append({**values, "tenant_id": tenant_id, "id": lid, "owner_id": owner, "shared_with": [],
                           "custom_fields": {}, "created_at": now})
     for start in range(0, len(new_leads), BATCH):
         await session.execute(insert(lead), new_leads[start:start + BATCH])

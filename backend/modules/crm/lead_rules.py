@@ -74,6 +74,58 @@ async def route_lead(session: AsyncSession, *, source: str | None, email: str | 
     return await next_assignee(session)
 
 
+class LeadRouter:
+    """``route_lead`` for many leads at once (imports): the rules, the teams and every member's open
+    leads are read once, and the counts move forward in memory as leads are given out, so the
+    result is what routing the leads one by one would give."""
+
+    def __init__(self, rules: list[LeadAssignmentRule], teams: dict[uuid.UUID, list[uuid.UUID]],
+                 members: dict[uuid.UUID, tuple[str, Any, int]]) -> None:
+        self.rules, self.teams, self.members = rules, teams, members  # member -> (role, joined, open leads)
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> LeadRouter:
+        from backend.modules.platform.models import Membership
+
+        m, lead = Membership.__table__, Lead.__table__
+        open_leads = (select(func.count()).select_from(lead).where(
+            lead.c.tenant_id == m.c.tenant_id, lead.c.owner_id == m.c.user_id,
+            lead.c.status.in_(("new", "contacted"))).scalar_subquery())
+        members = {r.user_id: (r.role, r.created_at, r.n) for r in await session.execute(
+            select(m.c.user_id, m.c.role, m.c.created_at, open_leads.label("n")).where(
+                m.c.tenant_id == _tenant_id(session), m.c.status == "active"))}
+        rules = await list_rules(session)
+        team_ids = [r.team_id for r in rules if r.team_id is not None]
+        teams = await platform.team_members(session, team_ids=team_ids) if team_ids else {}
+        return cls(rules, teams, members)
+
+    def _least_busy(self, among: list[uuid.UUID]) -> uuid.UUID | None:
+        candidates = [u for u in among if u in self.members]
+        if not candidates:
+            return None
+        chosen = min(candidates, key=lambda u: (self.members[u][2], self.members[u][1], str(u)))
+        role, joined, n = self.members[chosen]
+        self.members[chosen] = (role, joined, n + 1)
+        return chosen
+
+    def route(self, *, source: str | None, email: str | None, campaign_id: uuid.UUID | None) -> uuid.UUID | None:
+        for rule in self.rules:
+            if rule.source is not None and (source or "").strip().lower() != rule.source:
+                continue
+            if rule.email_domain is not None and not _domain_matches(email, rule.email_domain):
+                continue
+            if rule.campaign_id is not None and campaign_id != rule.campaign_id:
+                continue
+            if rule.user_id is not None:
+                if rule.user_id in self.members:
+                    return self._least_busy([rule.user_id])
+                continue
+            chosen = self._least_busy(self.teams.get(rule.team_id, []))  # type: ignore[arg-type]
+            if chosen is not None:
+                return chosen
+        return self._least_busy([u for u, (role, _, _) in self.members.items() if role == "sales"])
+
+
 async def list_rules(session: AsyncSession) -> list[LeadAssignmentRule]:
     rows = await session.execute(select(LeadAssignmentRule).where(LeadAssignmentRule.tenant_id == _tenant_id(session))
                                  .order_by(LeadAssignmentRule.position, LeadAssignmentRule.created_at))

@@ -98,3 +98,38 @@ async def test_contacts_leads_and_opportunities_take_custom_fields_too(api, api_
     await other.gql(theirs, DEFINE, {"in": {"entity": "crm.lead", "key": "budget", "label": "Budget", "type": "NUMBER"}})
     r = await other.gql(theirs, "query($f: JSON) { leads(customFields: $f) { nodes { name } } }", {"f": {"budget": 12000}})
     assert r.json()["data"]["leads"]["nodes"] == []
+
+
+async def test_the_contacts_list_filters_by_custom_fields_and_follows_customer_visibility(api):
+    from tests.modules.crm.test_customers_api import CONTACT
+    from tests.modules.platform.test_access_api import join
+
+    owner = await api.signup(company="Contacts Co")
+    t = owner["access_token"]
+    await define(api, t, entity="crm.contact", key="wechat", label="WeChat", type="TEXT")
+    jade = (await create(api, t, name="Jade Tea"))["customer"]["id"]
+    lotus = (await create(api, t, name="Lotus Bakery"))["customer"]["id"]
+    for customer, name, wechat in ((jade, "Chen Jing", "chenj"), (jade, "Li Na", "lina"), (lotus, "Wu Hao", None)):
+        made = (await api.gql(t, CONTACT, {"in": {"customerId": customer, "name": name,
+                                                 **({"customFields": {"wechat": wechat}} if wechat else {})}}))
+        assert made.json()["data"]["contactCreate"]["userErrors"] == []
+    query = "query($f: ContactFilter) { contacts(first: 10, filter: $f) { totalCount nodes { name } } }"
+
+    async def names(token, **flt):  # type: ignore[no-untyped-def]
+        r = await api.gql(token, query, {"f": flt})
+        return [n["name"] for n in r.json()["data"]["contacts"]["nodes"]]
+
+    assert await names(t) == ["Chen Jing", "Li Na", "Wu Hao"]
+    assert await names(t, customFields={"wechat": "lina"}) == ["Li Na"]
+    assert await names(t, customerId=lotus) == ["Wu Hao"]
+    assert await names(t, query="chen") == ["Chen Jing"]
+    r = await api.gql(t, query, {"f": {"customFields": {"nope": 1}}})
+    assert r.json()["errors"][0]["extensions"]["code"] == "UNKNOWN_CUSTOM_FIELD"
+    # With visibility OWN, a sales user sees the contacts of the customers they own only.
+    r = await api.gql(t, 'mutation { crmSettingsUpdate(input: {visibility: "OWN"}) { userErrors { code } } }')
+    assert r.json()["data"]["crmSettingsUpdate"]["userErrors"] == []
+    seller = await join(api, t, "sales")
+    assert await names(seller["access_token"]) == []
+    mine = (await create(api, seller["access_token"], name="Seller's Shop"))["customer"]["id"]
+    await api.gql(seller["access_token"], CONTACT, {"in": {"customerId": mine, "name": "Zhou Xin"}})
+    assert await names(seller["access_token"]) == ["Zhou Xin"]

@@ -158,3 +158,23 @@ async def test_a_rule_is_edited_in_place(api, api_factory, office):
     r = await api.gql(t, UPDATE, {"in": {"id": made[0], "teamId": their_team}})
     assert r.json()["data"]["leadAssignmentRuleUpdate"]["userErrors"] == [{"field": ["input", "teamId"], "code": "NOT_FOUND"}]
     assert (await api.gql(t, RULES)).json()["data"]["leadAssignmentRules"][0]["name"] == "R1"
+
+
+async def test_imported_leads_can_go_through_the_rules(api, office):
+    t, users = office["token"], office["users"]
+    email = {name: u["email"] for name, u in users.items()}
+    await api.gql(t, CREATE, {"in": {"name": "Fair leads", "source": "trade show", "teamId": office["team"]}})
+    await api.gql(t, CREATE, {"in": {"name": "Partner", "emailDomain": "partner.example", "userId": users["ann"]["id"]}})
+    body = ("name,email,source\nA,a@partner.example,web\nB,b@x.example,Trade Show\nC,c@x.example,trade show\n"
+            "D,d@x.example,trade show\nE,e@x.example,trade show\nF,f@x.example,web\n")
+    r = await api.http.post("/crm/import/leads", params={"assign": "rules"}, content=body.encode(),
+                            headers={"authorization": f"Bearer {t}", "content-type": "text/csv"})
+    assert r.status_code == 200 and r.json()["created"] == 6, r.text
+    leads = (await api.gql(t, "{ leads(first: 10) { nodes { name owner { email } } } }")).json()["data"]["leads"]
+    owners = {n["name"]: n["owner"]["email"] for n in leads["nodes"]}
+    assert owners["A"] == email["ann"]  # the partner rule
+    assert sorted(owners[x] for x in "BCDE") == sorted([email["bob"], email["cyd"]] * 2)  # the team takes turns
+    assert owners["F"] == email["ann"]  # the round robin: ann has the fewest open leads
+    r = await api.http.post("/crm/import/leads", params={"assign": "nobody"}, content=body.encode(),
+                            headers={"authorization": f"Bearer {t}", "content-type": "text/csv"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "INVALID_ASSIGN"

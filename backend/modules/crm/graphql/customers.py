@@ -79,6 +79,11 @@ class CustomerFilter:
 
 @strawberry.type
 class Query:
+    @gated_field(module="crm", permission="crm.read", description="Contacts of the customers you may see.")
+    async def contacts(self, info: Info, first: int | None = None, after: str | None = None,
+                       filter: ContactFilter | None = None) -> Connection[ContactType]:
+        return await _contacts_page(info, first, after, filter)
+
     @gated_field(module="crm", permission="crm.read")
     async def customers(self, info: Info, first: int | None = None, after: str | None = None,
                         last: int | None = None, before: str | None = None, filter: CustomerFilter | None = None,
@@ -98,6 +103,37 @@ class Query:
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
                                  sort_col=_customer.c[sort.field.value],
                                  descending=sort.direction is SortDirection.DESC, to_node=CustomerType.from_row)
+
+
+@strawberry.input
+class ContactFilter:
+    customer_id: strawberry.ID | None = None
+    query: str | None = strawberry.field(default=None, description="Name or email (contains).")
+    custom_fields: JSON | None = strawberry.field(default=None, description='e.g. {"wechat": "jade_tea"}')
+
+
+async def _contacts_page(info: Info, first: int | None, after: str | None,
+                         filter: ContactFilter | None) -> Connection[ContactType]:
+    from sqlalchemy import func, or_
+
+    ctx: RequestContext = info.context
+    session = ctx.require_tenant_session()
+    tenant_id = ctx.principal.tenant_id  # type: ignore[union-attr]
+    same_customer = (_customer.c.tenant_id == _contact.c.tenant_id) & (_customer.c.id == _contact.c.customer_id)
+    # Through their customer: the customer's visibility (OWN, TEAM) and archiving apply to its contacts.
+    stmt = (select(_contact).join(_customer, same_customer)
+            .where(_contact.c.tenant_id == tenant_id, _customer.c.archived_at.is_(None)))
+    flt = filter or ContactFilter()
+    if flt.customer_id:
+        stmt = stmt.where(_contact.c.customer_id == decode_id(flt.customer_id, "Customer", field="customerId"))
+    if flt.query and flt.query.strip():
+        like = f"%{flt.query.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(_contact.c.name).like(like), func.lower(_contact.c.email).like(like)))
+    values = await platform.filter_custom_values(session, entity="crm.contact", values=flt.custom_fields)
+    if values:
+        stmt = stmt.where(_contact.c.custom_fields.contains(values))
+    return await keyset_page(session, stmt, args=page_args(first, after), id_col=_contact.c.id,
+                             sort_col=_contact.c.name, to_node=ContactType.from_row)
 
 
 @strawberry.input

@@ -41,6 +41,8 @@ async def seed(session: AsyncSession) -> None:
                              month=None, amount=Decimal(2400000))
     await finance.set_budget(session, account_id=expense, year=today.year, month=None, amount=Decimal(150000))
     customers = list((await session.execute(crm.customers_query(session.info["tenant_id"], None).limit(2))).all())
+    for customer in customers:
+        await finance.set_credit_limit(session, customer_id=customer.id, amount=Decimal(50000))
     for n, customer in enumerate(customers):
         invoice = await finance.create_invoice(session, customer_id=customer.id, notes="Tea tasting workshop", lines=[
             finance.InvoiceLineInput(description="Tea tasting workshop (half day)", quantity=Decimal(1),

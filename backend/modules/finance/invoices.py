@@ -386,3 +386,50 @@ async def overdue_total(session: AsyncSession, *, customer_id: uuid.UUID, today:
         _invoice.c.total - _invoice.c.amount_paid - _invoice.c.amount_credited), 0)).where(
         _invoice.c.tenant_id == tenant_of(session), _invoice.c.customer_id == customer_id,
         _invoice.c.status.in_(OPEN), _invoice.c.due_date < (today or date.today()))) or 0)
+
+
+async def set_credit_limit(session: AsyncSession, *, customer_id: uuid.UUID, amount: Any) -> Decimal | None:
+    """Set (or with None remove) how much a customer may owe."""
+    from backend.modules.crm import service as crm
+    from backend.modules.finance.models import CreditLimit
+
+    await platform.ensure_module_enabled(session, "finance")
+    await crm.get_customer(session, customer_id=customer_id, field_name="customerId")
+    table = CreditLimit.__table__
+    if amount is None:
+        await session.execute(table.delete().where(table.c.tenant_id == tenant_of(session),
+                                                   table.c.customer_id == customer_id))
+        return None
+    value = parse_amount(amount, currency=await base_currency(session), field="amount")
+    stmt = insert(table).values(tenant_id=tenant_of(session), id=new_id(), customer_id=customer_id, amount=value,
+                                updated_at=utcnow())
+    await session.execute(stmt.on_conflict_do_update(index_elements=["tenant_id", "customer_id"],
+                                                     set_={"amount": value, "updated_at": utcnow()}))
+    return value
+
+
+@dataclass(frozen=True)
+class Standing:
+    open_balance: Decimal  # owed on issued invoices
+    overdue: Decimal
+    credit_limit: Decimal | None
+
+    def allows(self, more: Decimal) -> bool:
+        """No overdue invoices, and ``more`` stays within the limit (when there is one)."""
+        return self.overdue <= 0 and (self.credit_limit is None or self.open_balance + more <= self.credit_limit)
+
+
+async def standing(session: AsyncSession, *, customer_id: uuid.UUID) -> Standing:
+    from sqlalchemy import func
+
+    from backend.modules.finance.models import CreditLimit
+
+    limit_table = CreditLimit.__table__
+    balance = Decimal(await session.scalar(select(func.coalesce(func.sum(
+        _invoice.c.total - _invoice.c.amount_paid - _invoice.c.amount_credited), 0)).where(
+        _invoice.c.tenant_id == tenant_of(session), _invoice.c.customer_id == customer_id,
+        _invoice.c.status.in_(OPEN))) or 0)
+    limit = await session.scalar(select(limit_table.c.amount).where(limit_table.c.tenant_id == tenant_of(session),
+                                                                    limit_table.c.customer_id == customer_id))
+    return Standing(open_balance=balance, overdue=await overdue_total(session, customer_id=customer_id),
+                    credit_limit=limit)

@@ -361,3 +361,17 @@ class Budget(TenantScoped, Base):
     year: Mapped[int]
     month: Mapped[int]
     amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class CreditLimit(TenantScoped, Base):
+    """How much a customer may owe: an order that would take them over it waits for review."""
+
+    __tablename__ = "fin_credit_limit"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "customer_id"),
+        CheckConstraint("amount >= 0", name="amount"),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,8 +8,8 @@ shipping address's country, region, province or city, ignoring case), and the or
 the fewest orders waiting for review, and approves it when ``auto_approve`` is set. Without a
 matching rule the order waits unassigned in the review queue.
 
-With finance on, a customer with overdue invoices is never approved automatically: the order waits
-for review.
+With finance on, an order of a customer with overdue invoices, or one that would take them over
+their credit limit, is never approved automatically: it waits for review.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ async def route(session: AsyncSession, order: Order) -> Decision:
         if approve and await platform.is_module_enabled(session, "finance"):
             from backend.modules.finance import service as finance
 
-            if await finance.overdue_total(session, customer_id=order.customer_id) > 0:
-                approve = False  # a customer with overdue invoices always gets a human review
+            if not (await finance.standing(session, customer_id=order.customer_id)).allows(order.total):
+                approve = False  # overdue invoices or over the credit limit: a person reviews it
         return Decision(assignee_id=assignee, team_id=team, approve=approve,
                         note=f"Rule: {rule.name}" if approve else None)
     return Decision()

@@ -51,6 +51,10 @@ async def test_an_order_is_invoiced_on_approval_and_costed_on_shipment(books: Bo
     assert r["data"]["paymentRecord"]["payment"]["unapplied"] == {"amount": "50.00"}
     invoice = (await books(INVOICES, {"id": oid}))["data"]["node"]["invoices"][0]
     assert invoice["status"] == "PAID" and await books.balance("ar") == "0.00"
+    r = await books("query($id: ID!) { node(id: $id) { ... on Order { payments { method amount { amount } } } } }",
+                    {"id": oid})
+    assert r["data"]["node"]["payments"] == [{"method": "BANK_TRANSFER", "amount": {"amount": "159.00"}},
+                                             {"method": "CASH", "amount": {"amount": "250.00"}}]
     assert await books.balance("customer_credit") == "-50.00"
     assert await books.balance("bank") == "159.00" and await books.balance("cash") == "250.00"
     tb = await books.trial_balance()

@@ -187,8 +187,45 @@ class FinanceBackfillPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class CreditLimitSetInput:
+    customer_id: strawberry.ID
+    amount: Decimal | None = strawberry.field(description="null removes the limit.")
+
+
+@strawberry.type
+class CreditStanding:
+    open_balance: MoneyType = strawberry.field(description="Owed on issued invoices.")
+    overdue: MoneyType
+    credit_limit: MoneyType | None
+    available: MoneyType | None = strawberry.field(description="The limit less the open balance.")
+
+
+@strawberry.type
+class CreditStandingPayload:
+    standing: CreditStanding | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _standing(session, customer_id: uuid.UUID) -> CreditStanding:  # type: ignore[no-untyped-def]
+    from backend.modules.finance.ledger import base_currency
+
+    currency = await base_currency(session)
+    s = await finance.standing(session, customer_id=customer_id)
+    limit = s.credit_limit
+    return CreditStanding(open_balance=MoneyType.of(s.open_balance, currency),
+                          overdue=MoneyType.of(s.overdue, currency),
+                          credit_limit=MoneyType.of(limit, currency) if limit is not None else None,
+                          available=MoneyType.of(limit - s.open_balance, currency) if limit is not None else None)
+
+
 @strawberry.type
 class Query:
+    @gated_field(module="finance", permission="finance.read")
+    async def credit_standing(self, info: Info, customer_id: strawberry.ID) -> CreditStanding:
+        return await _standing(info.context.require_tenant_session(),
+                               decode_id(customer_id, "Customer", field="customerId"))
+
     @gated_field(module="finance", permission="finance.read")
     async def bills(self, info: Info, first: int | None = None, after: str | None = None,
                     status: BillStatus | None = None) -> Connection[BillType]:
@@ -303,6 +340,19 @@ class Mutation:
 
         return await run_mutation(info, BudgetSetPayload, operation, input)
 
+
+    @gated_mutation(module="finance", permission="finance.admin",
+                    description="How much a customer may owe; an order over it is not approved automatically.")
+    async def credit_limit_set(self, info: Info, input: CreditLimitSetInput) -> CreditStandingPayload:
+        ctx: RequestContext = info.context
+
+        async def operation() -> CreditStandingPayload:
+            customer = decode_id(input.customer_id, "Customer", field="customerId")
+            session = ctx.require_tenant_session()
+            await finance.set_credit_limit(session, customer_id=customer, amount=input.amount)
+            return CreditStandingPayload(standing=await _standing(session, customer))
+
+        return await run_mutation(info, CreditStandingPayload, operation, input)
 
     @gated_mutation(module="finance", permission="finance.admin",
                     description="Post the period's events that finance missed while it was off (idempotent).")

@@ -290,3 +290,24 @@ async def invoices_of(info: Info, *, customer_id: uuid.UUID | None = None, order
         return await grouped_loader(ctx, "customer_id", _customer_invoices_stmt, InvoiceType.from_row).load(
             customer_id)
     return await grouped_loader(ctx, "order_id", _order_invoices_stmt, InvoiceType.from_row).load(order_id)
+
+
+def _order_payments_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    from backend.modules.finance.models import PaymentAllocation
+
+    allocation = PaymentAllocation.__table__
+    return (select(_payment, _invoice.c.order_id).distinct()
+            .join(allocation, (allocation.c.tenant_id == _payment.c.tenant_id)
+                  & (allocation.c.payment_id == _payment.c.id))
+            .join(_invoice, (_invoice.c.tenant_id == allocation.c.tenant_id)
+                  & (_invoice.c.id == allocation.c.invoice_id))
+            .where(_payment.c.tenant_id == tenant_id, _invoice.c.order_id.in_(keys))
+            .order_by(_payment.c.received_on, _payment.c.number))
+
+
+async def payments_of_order(info: Info, order_id: uuid.UUID) -> list[PaymentType]:
+    """``Order.payments``: payments applied to the order's invoices; empty without ``finance.read``."""
+    ctx: RequestContext = info.context
+    if ctx.principal is None or not ctx.principal.can("finance.read"):
+        return []
+    return await grouped_loader(ctx, "order_id", _order_payments_stmt, PaymentType.from_row).load(order_id)

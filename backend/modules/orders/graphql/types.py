@@ -27,7 +27,7 @@ from backend.modules.orders.models import Fulfillment, FulfillmentLine, Order, O
 from backend.modules.platform.graphql.types import UserType, user_loader
 
 if TYPE_CHECKING:
-    from backend.modules.finance.graphql.types import InvoiceType
+    from backend.modules.finance.graphql.types import InvoiceType, PaymentType
 
 _order = Order.__table__
 _line = OrderLine.__table__
@@ -402,6 +402,13 @@ class OrderType(Node):
         from backend.modules.finance.graphql.types import invoices_of
 
         return await invoices_of(info, order_id=self.pk)
+
+    @cross_module_field(module="finance", empty=list, description="Payments applied to its invoices.")
+    async def payments(self, info: Info) -> list[Annotated[PaymentType, strawberry.lazy(
+            "backend.modules.finance.graphql.types")]]:
+        from backend.modules.finance.graphql.types import payments_of_order
+
+        return await payments_of_order(info, self.pk)
 
     @strawberry.field
     async def returns(self, info: Info) -> list[ReturnType]:

@@ -188,3 +188,20 @@ async def test_backfill_posts_what_happened_while_finance_was_off(books: Books):
     assert again["posted"] == 0 and again["events"] == first["events"]
     tb = await books.trial_balance()
     assert tb["totalDebit"] == tb["totalCredit"]
+
+
+async def test_an_order_over_the_credit_limit_waits_for_review(books: Books):
+    customer = await books.customer("Big Spender")
+    tea = await books.stocked("TEA", "100", unitPrice="100")
+    await books("""mutation { orderRoutingRuleCreate(input: {name: "All", autoApprove: true}) { userErrors { code } } }""")
+    r = await books("""mutation($c: ID!) { creditLimitSet(input: {customerId: $c, amount: "500"}) {
+        standing { creditLimit { amount } available { amount } } userErrors { code } } }""", {"c": customer})
+    assert r["data"]["creditLimitSet"]["standing"] == {"creditLimit": {"amount": "500.00"},
+                                                       "available": {"amount": "500.00"}}
+    first = (await books.order(customer, [{"productId": tea, "quantity": "3"}]))["order"]["id"]
+    assert (await books.act("orderSubmit", first))["order"]["status"] == "APPROVED"  # 300, invoiced
+    second = (await books.order(customer, [{"productId": tea, "quantity": "3"}]))["order"]["id"]
+    assert (await books.act("orderSubmit", second))["order"]["status"] == "SUBMITTED"  # 300 + 300 > 500
+    r = await books("query($c: ID!) { creditStanding(customerId: $c) { openBalance { amount } available { amount } } }",
+                    {"c": customer})
+    assert r["data"]["creditStanding"] == {"openBalance": {"amount": "300.00"}, "available": {"amount": "200.00"}}

@@ -24,11 +24,24 @@ async def seed(session: AsyncSession) -> None:
     await finance.post_manual(session, entry_date=start, memo="Opening capital", reference="CAP-1", posted_by=None,
                               lines=[finance.Line(bank, debit=Decimal(500000)),
                                      finance.Line(equity, credit=Decimal(500000))])
-    month = start
-    while month <= today:
+    customers = list((await session.execute(crm.customers_query(session.info["tenant_id"], None).limit(8))).all())
+    month, n = start, 0
+    while month <= today:  # a year of books: rent, and a month of wholesale invoices paid 20 days later
         await finance.post_manual(session, entry_date=month, memo=f"Rent {month:%Y-%m}", reference=None,
                                   posted_by=None, lines=[finance.Line(expense, debit=Decimal(12000)),
                                                          finance.Line(bank, credit=Decimal(12000))])
+        for k, customer in enumerate(customers[:3] if month.month < today.month or month.year < today.year else []):
+            n += 1
+            issued = month.replace(day=5 + 7 * k)
+            invoice = await finance.create_invoice(session, customer_id=customer.id, notes="Wholesale tea", lines=[
+                finance.InvoiceLineInput(description="Wholesale tea (monthly)", quantity=Decimal(10 + 5 * k),
+                                         unit_price=Decimal(880), tax_rate=Decimal(13))])
+            await finance.issue_invoice(session, invoice_id=invoice.id, issue_date=issued)
+            paid_on = issued + timedelta(days=20)
+            if paid_on <= today and n % 5:
+                await finance.record_payment(session, customer_id=customer.id, amount=invoice.total,
+                                             received_on=paid_on, reference=f"Wire {paid_on:%Y%m%d}",
+                                             allocations=[(invoice.id, invoice.total)])
         month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     await finance.set_period(session, year=today.year - 1, month=1, status="closed", actor=None)  # nothing posts there
     # A supplier's bill for packaging (partly paid), and this year's budget.
@@ -40,7 +53,7 @@ async def seed(session: AsyncSession) -> None:
     await finance.set_budget(session, account_id=await finance.account_for(session, "revenue"), year=today.year,
                              month=None, amount=Decimal(2400000))
     await finance.set_budget(session, account_id=expense, year=today.year, month=None, amount=Decimal(150000))
-    customers = list((await session.execute(crm.customers_query(session.info["tenant_id"], None).limit(2))).all())
+    customers = customers[:2]
     for customer in customers:
         await finance.set_credit_limit(session, customer_id=customer.id, amount=Decimal(50000))
     for n, customer in enumerate(customers):

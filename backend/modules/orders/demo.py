@@ -46,8 +46,11 @@ async def seed(session: AsyncSession) -> None:
         lines = [orders.LineInput(p.id, Decimal(rng.randint(1, 2))) for p in picks]
         if target == "partially_shipped" and len(lines) == 1:
             lines.append(orders.LineInput(next(p.id for p in in_stock if p.id != picks[0].id), Decimal(1)))
-        if target == "partially_allocated":
-            lines.append(orders.LineInput(in_stock[0].id, Decimal(100000)))  # far more than there is
+        if target == "partially_allocated":  # a few more than there is: a backorder
+            short = in_stock[-1]
+            held = sum(lv.available for (pid, _), lv in (await inventory.levels_for(session, [
+                (short.id, w.id) for w in await inventory.list_warehouses(session)])).items())
+            lines = [orders.LineInput(short.id, held + 3)]
         order = await orders.create_order(session, values=orders.OrderFields(
             customer_id=customer, lines=lines, channel=rng.choice(["phone", "email", "api"]),
             notes="Demo order", shipping_amount=Decimal(rng.choice([0, 15, 25]))), created_by=manager)

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,10 +132,30 @@ async def get_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, lock: boo
     return found
 
 
+async def _currency_and_rate(session: AsyncSession, currency: str | None, rate: Any) -> tuple[str, Decimal]:
+    """The document currency and its rate to the base currency (1 for the base currency itself)."""
+    from backend.core.money import check_currency
+
+    base = await base_currency(session)
+    code = base if currency is None else check_currency(currency)
+    if code == base:
+        return code, Decimal(1)
+    try:
+        value = Decimal(str(rate)) if rate is not None else Decimal(0)
+    except ArithmeticError:
+        value = Decimal(0)
+    if not value.is_finite() or value <= 0 or value >= Decimal("1e9"):
+        raise DomainError("EXCHANGE_RATE_REQUIRED", f"Give the rate of {code} in {base} (base per unit, > 0).",
+                          "exchangeRate")
+    return code, value.quantize(Decimal("0.00000001"))
+
+
 async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines: list[InvoiceLineInput],
                          order_id: uuid.UUID | None = None, notes: str | None = None,
-                         due_date: date | None = None) -> Invoice:
-    """A DRAFT invoice for a CRM customer (the CRM must be on)."""
+                         due_date: date | None = None, currency: str | None = None,
+                         exchange_rate: Any = None) -> Invoice:
+    """A DRAFT invoice for a CRM customer (the CRM must be on), in the base currency or another one
+    with its exchange rate (kept on the invoice; the ledger is in the base currency)."""
     from backend.modules.crm import service as crm
 
     await platform.ensure_module_enabled(session, "finance")
@@ -144,7 +164,7 @@ async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines
     customer = await crm.get_customer(session, customer_id=customer_id, field_name="customerId")
     if not lines:
         raise DomainError("REQUIRED", "An invoice has at least one line.", "lines")
-    currency = await base_currency(session)
+    currency, rate_to_base = await _currency_and_rate(session, currency, exchange_rate)
     revenue = await account_for(session, "revenue")
     rows, subtotal, tax_total = [], Decimal(0), Decimal(0)
     invoice_id = new_id()
@@ -173,6 +193,7 @@ async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines
                      "unit_price": price, "tax_rate": rate, "subtotal": net, "tax": tax, "total": net + tax,
                      "account_id": account})
     invoice = Invoice(id=invoice_id, status="draft", customer_id=customer.id, order_id=order_id, currency=currency,
+                      exchange_rate=rate_to_base, total_base=Decimal(0),
                       subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total, amount_paid=Decimal(0),
                       amount_credited=Decimal(0),
                       notes=optional_text(notes, field="notes", max_length=5000), due_date=due_date,
@@ -200,15 +221,19 @@ async def issue_invoice(session: AsyncSession, *, invoice_id: uuid.UUID, issue_d
     invoice.due_date = invoice.due_date or day + timedelta(days=settings.payment_terms_days)
     lines = list(await session.execute(select(_iline).where(_iline.c.tenant_id == invoice.tenant_id,
                                                             _iline.c.invoice_id == invoice.id)))
+    base = await base_currency(session)
     by_account: dict[uuid.UUID, Decimal] = {}
-    for x in lines:
+    for x in lines:  # in the base currency, each account's amount converted once
         by_account[x.account_id] = by_account.get(x.account_id, Decimal(0)) + x.subtotal
+    by_account = {a: round_money(v * invoice.exchange_rate, base) for a, v in by_account.items()}
+    tax_base = round_money(invoice.tax_total * invoice.exchange_rate, base)
+    invoice.total_base = sum(by_account.values(), Decimal(0)) + tax_base
     gid = to_global_id("Invoice", invoice.id)
-    ledger_lines = [Line(await account_for(session, "ar"), debit=invoice.total, customer_id=invoice.customer_id,
+    ledger_lines = [Line(await account_for(session, "ar"), debit=invoice.total_base, customer_id=invoice.customer_id,
                          memo=invoice.number)]
     ledger_lines += [Line(account, credit=amount, customer_id=invoice.customer_id) for account, amount in
                      by_account.items()]
-    ledger_lines.append(Line(await account_for(session, "tax_payable"), credit=invoice.tax_total,
+    ledger_lines.append(Line(await account_for(session, "tax_payable"), credit=tax_base,
                              customer_id=invoice.customer_id))
     if invoice.total:
         await post(session, entry_date=day, lines=ledger_lines, memo=f"Invoice {invoice.number}", source_id=gid,
@@ -299,7 +324,7 @@ async def invoice_order(session: AsyncSession, *, order_id: uuid.UUID, shipped: 
     if not items:
         return None
     invoice = await create_invoice(session, customer_id=order.customer_id, order_id=order.id, lines=items,
-                                   notes=f"Order {order.number}")
+                                   notes=f"Order {order.number}", currency=order.currency)
     return await issue_invoice(session, invoice_id=invoice.id, source_event_id=source_event_id)
 
 
@@ -309,13 +334,15 @@ async def invoice_order(session: AsyncSession, *, order_id: uuid.UUID, shipped: 
 async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amount: Any, method: str = "bank_transfer",
                          received_on: date | None = None, reference: str | None = None,
                          allocations: list[tuple[uuid.UUID, Any]] | None = None,
-                         stripe_payment_intent: str | None = None, actor: uuid.UUID | None = None) -> Payment:
+                         stripe_payment_intent: str | None = None, actor: uuid.UUID | None = None,
+                         currency: str | None = None, exchange_rate: Any = None) -> Payment:
     """Record money received from a customer; see the module docstring. Emits ``payment.recorded``."""
     from backend.modules.crm import service as crm
 
     await platform.ensure_module_enabled(session, "finance")
     await begin_posting(session)
-    currency = await base_currency(session)
+    base = await base_currency(session)
+    currency, pay_rate = await _currency_and_rate(session, currency, exchange_rate)
     total = parse_amount(amount, currency=currency, field="amount")
     if total <= 0:
         raise DomainError("INVALID_AMOUNT", "A payment is a positive amount.", "amount")
@@ -326,7 +353,8 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
     if allocations is None:  # the oldest due first
         targets = [(r.id, None) for r in await session.execute(
             select(_invoice.c.id).where(_invoice.c.tenant_id == tenant_id, _invoice.c.customer_id == customer.id,
-                                        _invoice.c.status.in_(OPEN)).order_by(_invoice.c.due_date, _invoice.c.number))]
+                                        _invoice.c.status.in_(OPEN), _invoice.c.currency == currency)
+            .order_by(_invoice.c.due_date, _invoice.c.number))]
     else:
         targets = [(invoice_id, parse_amount(value, currency=currency, field=["allocations", str(i), "amount"]))  # type: ignore[arg-type]
                    for i, (invoice_id, value) in enumerate(allocations)]
@@ -344,15 +372,25 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
                 continue
             raise DomainError("INVOICE_NOT_OPEN", f"Invoice {invoice.number or 'draft'} is {invoice.status.upper()}.",
                               ["allocations", str(i), "invoiceId"])
+        if invoice.currency != currency:
+            raise DomainError("CURRENCY_MISMATCH", f"Invoice {invoice.number} is in {invoice.currency}.",
+                              ["allocations", str(i), "invoiceId"])
         share = min(left, balance_of(invoice), wanted if wanted is not None else left)
         if share <= 0:
             continue
         invoice.amount_paid += share
         settle(invoice)
-        applied.append((invoice, share))
+        if balance_of(invoice) == 0:  # the last of it: whatever of the receivable is still open
+            settled = await session.scalar(select(func.coalesce(func.sum(_allocation.c.amount_base), 0)).where(
+                _allocation.c.tenant_id == tenant_id, _allocation.c.invoice_id == invoice.id))
+            share_base = invoice.total_base - settled - invoice.amount_credited
+        else:
+            share_base = round_money(share * invoice.exchange_rate, base)
+        applied.append((invoice, share, share_base))
         left -= share
     payment = Payment(id=new_id(), number=f"PAY-{await next_sequence(session, 'payment'):06d}",
-                      customer_id=customer.id, method=method, amount=total, currency=currency, unapplied=left,
+                      customer_id=customer.id, method=method, amount=total, currency=currency,
+                      exchange_rate=pay_rate, unapplied=left,
                       received_on=received_on or date.today(),
                       reference=optional_text(reference, field="reference", max_length=100),
                       stripe_payment_intent=stripe_payment_intent, recorded_by=actor, created_at=utcnow())
@@ -362,19 +400,26 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
     if applied:
         await session.execute(insert(_allocation), [
             {"tenant_id": tenant_id, "id": new_id(), "payment_id": payment.id, "invoice_id": inv.id, "amount": share,
-             "created_at": utcnow()} for inv, share in applied])
+             "amount_base": share_base, "created_at": utcnow()} for inv, share, share_base in applied])
     gid = to_global_id("Payment", payment.id)
     cash = await account_for(session, "cash" if method == "cash" else "bank")
+    cash_base = round_money(total * pay_rate, base)
+    ar_base = sum((b for _, _, b in applied), Decimal(0))
+    credit_base = round_money(left * pay_rate, base)
+    fx = cash_base - ar_base - credit_base  # a realized exchange difference (gain when positive)
+    fx_account = await account_for(session, "fx")
     await post(session, entry_date=payment.received_on, memo=f"Payment {payment.number}", source_id=gid,
                reference=payment.reference, posted_by=actor, lines=[
-                   Line(cash, debit=total, customer_id=customer.id),
-                   Line(await account_for(session, "ar"), credit=total - left, customer_id=customer.id),
-                   Line(await account_for(session, "customer_credit"), credit=left, customer_id=customer.id)])
+                   Line(cash, debit=cash_base, customer_id=customer.id),
+                   Line(await account_for(session, "ar"), credit=ar_base, customer_id=customer.id),
+                   Line(await account_for(session, "customer_credit"), credit=credit_base, customer_id=customer.id),
+                   Line(fx_account, credit=fx if fx > 0 else Decimal(0), debit=-fx if fx < 0 else Decimal(0),
+                        customer_id=customer.id)])
     await events.emit(session, fin_events.PAYMENT_RECORDED, aggregate_id=gid, payload={
         "paymentId": gid, "number": payment.number, "customerId": to_global_id("Customer", customer.id),
         "amount": str(total), "currencyCode": currency, "method": method.upper(), "unapplied": str(left),
         "invoices": [{"invoiceId": to_global_id("Invoice", inv.id), "number": inv.number, "amount": str(share),
-                      "status": inv.status.upper()} for inv, share in applied]})
+                      "status": inv.status.upper()} for inv, share, _ in applied]})
     return payment
 
 

@@ -127,6 +127,8 @@ class Invoice(TenantScoped, Base):
     customer_id: Mapped[uuid.UUID]
     order_id: Mapped[uuid.UUID | None]
     currency: Mapped[str] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal(1))  # base currency per unit
+    total_base: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))  # receivable posted at issue
     issue_date: Mapped[date | None]
     due_date: Mapped[date | None]
     subtotal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
@@ -180,6 +182,7 @@ class Payment(TenantScoped, Base):
     method: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal(1))  # base currency per unit
     unapplied: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))  # customer credit left
     received_on: Mapped[date]
     reference: Mapped[str | None] = mapped_column(String(100))
@@ -200,7 +203,8 @@ class PaymentAllocation(TenantScoped, Base):
 
     payment_id: Mapped[uuid.UUID]
     invoice_id: Mapped[uuid.UUID]
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # in the invoice's currency
+    amount_base: Mapped[Decimal] = mapped_column(MONEY)  # the receivable it settled, at the invoice's rate
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -29,7 +29,7 @@ from backend.core import events
 from backend.core.db import Database, set_tenant, utcnow
 from backend.core.errors import DomainError
 from backend.core.ids import new_id, to_global_id
-from backend.core.money import minor_units, parse_amount
+from backend.core.money import minor_units, parse_amount, round_money
 from backend.core.validation import optional_text
 from backend.modules.finance import events as fin_events
 from backend.modules.finance.invoices import OPEN, get_invoice, record_payment, settings_of, settle
@@ -116,14 +116,15 @@ async def record_refund(session: AsyncSession, *, payment_id: uuid.UUID, amount:
     await platform.ensure_module_enabled(session, "finance")
     await begin_posting(session)
     tenant_id = session.info["tenant_id"]
-    currency = await base_currency(session)
-    value = parse_amount(amount, currency=currency, field="amount")
-    if value <= 0:
-        raise DomainError("INVALID_AMOUNT", "A refund is a positive amount.", "amount")
+    base = await base_currency(session)
     payment = (await session.execute(select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
                                       .with_for_update().execution_options(populate_existing=True))).scalar_one_or_none()
     if payment is None:
         raise DomainError("NOT_FOUND", "No payment with this ID.", "paymentId")
+    currency = payment.currency
+    value = parse_amount(amount, currency=currency, field="amount")
+    if value <= 0:
+        raise DomainError("INVALID_AMOUNT", "A refund is a positive amount.", "amount")
     refunded = await session.scalar(select(func.coalesce(func.sum(_refund.c.amount), 0)).where(
         _refund.c.tenant_id == tenant_id, _refund.c.payment_id == payment.id))
     if value > payment.amount - refunded:
@@ -132,7 +133,7 @@ async def record_refund(session: AsyncSession, *, payment_id: uuid.UUID, amount:
     from_credit = min(value, payment.unapplied)
     payment.unapplied -= from_credit
     rest = value - from_credit
-    reopened = Decimal(0)
+    reopened_base = Decimal(0)
     allocations = list(await session.execute(select(_allocation).where(
         _allocation.c.tenant_id == tenant_id, _allocation.c.payment_id == payment.id)
         .order_by(_allocation.c.created_at.desc(), _allocation.c.id.desc())))
@@ -147,14 +148,17 @@ async def record_refund(session: AsyncSession, *, payment_id: uuid.UUID, amount:
         invoice.amount_paid -= take
         settle(invoice)
         if take == a.amount:
+            take_base = a.amount_base
             await session.execute(delete(_allocation).where(_allocation.c.tenant_id == tenant_id,
                                                             _allocation.c.id == a.id))
         else:
+            take_base = round_money(take * invoice.exchange_rate, base)
             await session.execute(_allocation.update().where(_allocation.c.tenant_id == tenant_id,
                                                              _allocation.c.id == a.id)
-                                  .values(amount=_allocation.c.amount - take))
+                                  .values(amount=_allocation.c.amount - take,
+                                          amount_base=_allocation.c.amount_base - take_base))
         rest -= take
-        reopened += take
+        reopened_base += take_base
     refund = Refund(id=new_id(), payment_id=payment.id, amount=value,
                     reason=optional_text(reason, field="reason", max_length=300), external_id=external_id,
                     refunded_on=refunded_on or date.today(), created_at=utcnow())
@@ -163,12 +167,17 @@ async def record_refund(session: AsyncSession, *, payment_id: uuid.UUID, amount:
     await session.flush()
     gid = to_global_id("Refund", refund.id)
     cash = await account_for(session, "cash" if payment.method == "cash" else "bank")
+    cash_base = round_money(value * payment.exchange_rate, base)
+    credit_base = round_money(from_credit * payment.exchange_rate, base)
+    fx = cash_base - credit_base - reopened_base  # more paid out than taken back: an exchange loss
     await post(session, entry_date=refund.refunded_on, memo=f"Refund on {payment.number}", source_id=gid,
                reference=external_id, posted_by=actor, lines=[
-                   Line(await account_for(session, "customer_credit"), debit=from_credit,
+                   Line(await account_for(session, "customer_credit"), debit=credit_base,
                         customer_id=payment.customer_id),
-                   Line(await account_for(session, "ar"), debit=reopened, customer_id=payment.customer_id),
-                   Line(cash, credit=value, customer_id=payment.customer_id)])
+                   Line(await account_for(session, "ar"), debit=reopened_base, customer_id=payment.customer_id),
+                   Line(await account_for(session, "fx"), debit=fx if fx > 0 else Decimal(0),
+                        credit=-fx if fx < 0 else Decimal(0), customer_id=payment.customer_id),
+                   Line(cash, credit=cash_base, customer_id=payment.customer_id)])
     await events.emit(session, fin_events.PAYMENT_REFUNDED, aggregate_id=gid, payload={
         "refundId": gid, "paymentId": to_global_id("Payment", payment.id),
         "customerId": to_global_id("Customer", payment.customer_id), "amount": str(value), "currencyCode": currency,
@@ -236,7 +245,8 @@ async def _succeeded(session: AsyncSession, intent: dict[str, Any]) -> str:
         -minor_units(invoice.currency))
     payment = await record_payment(session, customer_id=invoice.customer_id, amount=amount, method="stripe",
                                    allocations=[(invoice.id, amount)] if invoice.status in OPEN else [],
-                                   stripe_payment_intent=intent["id"], reference=intent["id"])
+                                   stripe_payment_intent=intent["id"], reference=intent["id"],
+                                   currency=invoice.currency, exchange_rate=invoice.exchange_rate)
     return f"payment {payment.number}"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from backend.core.errors import DomainError
 from backend.core.ids import from_global_id
 from backend.modules.finance import service as finance
-from backend.modules.finance.models import CreditNote, Invoice, JournalLine, Payment
+from backend.modules.finance.models import CreditNote, Invoice, JournalLine, Payment, PaymentAllocation
 from backend.modules.inventory import service as inventory
 from backend.modules.orders import service as orders
 from backend.modules.orders.models import Order
@@ -30,13 +30,17 @@ async def _ledger_ties(books: Books, db) -> None:  # type: ignore[no-untyped-def
                                           .where(JournalLine.account_id == account))).one()
             return d - c
 
+        settled = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_base).label("base"))
+                   .group_by(PaymentAllocation.invoice_id).subquery())
         open_invoices = await session.scalar(select(func.coalesce(func.sum(
-            Invoice.total - Invoice.amount_paid - Invoice.amount_credited), 0))
+            Invoice.total_base - func.coalesce(settled.c.base, 0) - Invoice.amount_credited), 0))
+            .outerjoin(settled, settled.c.invoice_id == Invoice.id)
             .where(Invoice.status.in_(("issued", "partially_paid"))))
         assert await balance("ar") == open_invoices, "receivables differ from the open invoices"
         _, valuation, _ = await inventory.valuation(session)
         assert await balance("inventory") == valuation, "the inventory account differs from the stock valuation"
-        credit_left = (await session.scalar(select(func.coalesce(func.sum(Payment.unapplied), 0)))
+        credit_left = (await session.scalar(select(func.coalesce(func.sum(
+            func.round(Payment.unapplied * Payment.exchange_rate, 2)), 0)))
                        + await session.scalar(select(func.coalesce(func.sum(CreditNote.unapplied), 0))))
         assert -await balance("customer_credit") == credit_left
         overpaid = await session.scalar(select(func.count()).select_from(Invoice).where(

@@ -205,3 +205,31 @@ async def test_an_order_over_the_credit_limit_waits_for_review(books: Books):
     r = await books("query($c: ID!) { creditStanding(customerId: $c) { openBalance { amount } available { amount } } }",
                     {"c": customer})
     assert r["data"]["creditStanding"] == {"openBalance": {"amount": "300.00"}, "available": {"amount": "200.00"}}
+
+
+async def test_an_invoice_in_another_currency_posts_the_exchange_difference(books: Books):
+    customer = await books.customer("Paris Salon de Thé")
+    r = await books("""mutation($c: ID!) { invoiceCreate(input: {customerId: $c, currencyCode: "EUR",
+        lines: [{description: "Tea", quantity: "10", unitPrice: "33.33"}]}) { userErrors { field code } } }""",
+                    {"c": customer})
+    assert r["data"]["invoiceCreate"]["userErrors"] == [{"field": ["input", "exchangeRate"],
+                                                         "code": "EXCHANGE_RATE_REQUIRED"}]
+    r = await books("""mutation($c: ID!) { invoiceCreate(input: {customerId: $c, currencyCode: "EUR", exchangeRate: "1.1",
+        lines: [{description: "Tea", quantity: "10", unitPrice: "33.33"}]}) { invoice { id } } }""", {"c": customer})
+    invoice = r["data"]["invoiceCreate"]["invoice"]["id"]
+    r = await books("""mutation($i: ID!) { invoiceIssue(input: {id: $i}) { invoice { total { amount currencyCode }
+        exchangeRate } } }""", {"i": invoice})
+    assert r["data"]["invoiceIssue"]["invoice"] == {"total": {"amount": "333.30", "currencyCode": "EUR"},
+                                                    "exchangeRate": "1.1"}
+    assert await books.balance("ar") == "366.63"  # 333.30 x 1.1 in USD
+    r = await books(PAY, {"in": {"customerId": customer, "amount": "100", "currencyCode": "USD",
+                                 "allocations": [{"invoiceId": invoice, "amount": "100"}]}})
+    assert r["data"]["paymentRecord"]["userErrors"][0]["code"] == "CURRENCY_MISMATCH"
+    r = await books(PAY, {"in": {"customerId": customer, "amount": "333.30", "currencyCode": "EUR",
+                                 "exchangeRate": "1.15"}})
+    assert r["data"]["paymentRecord"]["userErrors"] == []
+    # 333.30 x 1.15 = 383.30 received for a receivable of 366.63: a 16.67 gain
+    assert await books.balance("ar") == "0.00" and await books.balance("bank") == "383.30"
+    assert await books.balance("fx") == "-16.67"
+    tb = await books.trial_balance()
+    assert tb["totalDebit"] == tb["totalCredit"]

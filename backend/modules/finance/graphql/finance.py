@@ -129,6 +129,9 @@ class InvoiceLineInput:
 class InvoiceCreateInput:
     customer_id: strawberry.ID
     lines: list[InvoiceLineInput]
+    currency_code: str | None = strawberry.field(default=None, description="Default: the base currency.")
+    exchange_rate: Decimal | None = strawberry.field(default=None, description="Base currency per unit of "
+                                                                               "currencyCode (another currency).")
     due_date: date | None = None
     notes: str | None = None
     idempotency_key: str | None = None
@@ -156,6 +159,10 @@ class PaymentAllocationInput:
 class PaymentRecordInput:
     customer_id: strawberry.ID
     amount: Decimal
+    currency_code: str | None = strawberry.field(default=None, description="Default: the base currency; "
+                                                                           "allocations are to invoices in it.")
+    exchange_rate: Decimal | None = strawberry.field(default=None, description="The rate of the day received; "
+                                                                               "the difference is posted to FX.")
     method: PaymentMethod = PaymentMethod.BANK_TRANSFER
     received_on: date | None = None
     reference: str | None = None
@@ -494,6 +501,7 @@ class Mutation:
             async def run():  # type: ignore[no-untyped-def]
                 return await finance.create_invoice(
                     session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
+                    currency=input.currency_code, exchange_rate=input.exchange_rate,
                     due_date=input.due_date, notes=input.notes, lines=[finance.InvoiceLineInput(
                         description=x.description, quantity=x.quantity, unit_price=x.unit_price, tax_rate=x.tax_rate,
                         product_id=decode_id(x.product_id, "Product", field=["lines", str(i), "productId"])
@@ -506,7 +514,8 @@ class Mutation:
 
             invoice = await idempotency.once(
                 session, scope="finance.invoice_create", key=input.idempotency_key, run=run, load=load,
-                dump=lambda i: {"invoiceId": str(i.id)}, request={"customer": input.customer_id, "lines": [
+                dump=lambda i: {"invoiceId": str(i.id)}, request={"customer": input.customer_id,
+                                                                   "currency": input.currency_code, "lines": [
                     [x.description, str(x.quantity), str(x.unit_price), str(x.tax_rate)] for x in input.lines]})
             return InvoicePayload(invoice=(await load_invoices(ctx, [invoice.id]))[invoice.id])
 
@@ -548,6 +557,7 @@ class Mutation:
                 return await finance.record_payment(
                     session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
                     amount=input.amount, method=input.method.value, received_on=input.received_on,
+                    currency=input.currency_code, exchange_rate=input.exchange_rate,
                     reference=input.reference, actor=_actor(ctx), allocations=None if input.allocations is None else [
                         (decode_id(x.invoice_id, "Invoice", field=["allocations", str(i), "invoiceId"]), x.amount)
                         for i, x in enumerate(input.allocations)])

@@ -205,6 +205,7 @@ class InvoiceType(Node):
     total: MoneyType
     amount_paid: MoneyType
     amount_credited: MoneyType = strawberry.field(description="By credit notes (returns).")
+    exchange_rate: Decimal = strawberry.field(description="Base currency per unit (1 in the base currency).")
     balance_due: MoneyType
     notes: str | None
     created_at: datetime
@@ -222,7 +223,7 @@ class InvoiceType(Node):
                    issue_date=r.issue_date, due_date=r.due_date, subtotal=money(r.subtotal),
                    tax_total=money(r.tax_total), total=money(r.total), amount_paid=money(r.amount_paid),
                    balance_due=money(r.total - r.amount_paid - r.amount_credited if r.status != "void" else Decimal(0)),
-                   amount_credited=money(r.amount_credited), notes=r.notes,
+                   amount_credited=money(r.amount_credited), exchange_rate=r.exchange_rate.normalize(), notes=r.notes,
                    created_at=r.created_at, pk=r.id, customer_pk=r.customer_id, order_pk=r.order_id,
                    currency=r.currency)
 

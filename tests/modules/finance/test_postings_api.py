@@ -6,6 +6,7 @@ from tests.modules.finance.conftest import PERMISSIONS, Books
 from tests.modules.orders.test_flow_api import DELIVER, FULFIL, SHIP
 
 INVOICES = """query($id: ID!) { node(id: $id) { ... on Order { invoices { id number status total { amount }
+  order { number }
   balanceDue { amount } lines { description subtotal { amount } tax { amount } }
   journalEntries { kind lines { account { role } debit credit } } } } } }"""
 PAY = """mutation($in: PaymentRecordInput!) { paymentRecord(input: $in) {

@@ -45,11 +45,15 @@ async def test_bills_payables_tax_and_budgets(books: Books):
     r = await books("""mutation($a: ID!, $y: Int!) { budgetSet(input: {accountId: $a, year: $y, amount: "1000"}) {
         months userErrors { code } } }""", {"a": revenue, "y": today.year})
     assert r["data"]["budgetSet"]["months"] == 12
-    r = await books("""query($y: Int!, $m: Int) { budgetVsActual(year: $y, month: $m) { account { role } budget { amount }
-        actual { amount } variance { amount } percent } }""", {"y": today.year, "m": today.month})
+    r = await books("""query($p: String) { budgetVsActual(period: $p) { account { role } budget { amount }
+        actual { amount } variance { amount } percent } }""", {"p": f"{today:%Y-%m}"})
     revenue_line = next(x for x in r["data"]["budgetVsActual"] if x["account"]["role"] == "revenue")
     expected_budget = "83.37" if today.month == 12 else "83.33"  # 1000 / 12, December takes the rounding
     assert revenue_line["budget"]["amount"] == expected_budget and revenue_line["actual"]["amount"] == "200.00"
+    r = await books("query($y: Int!) { budgets(year: $y) { month amount { amount } } }", {"y": today.year})
+    assert len(r["data"]["budgets"]) == 12
+    r = await books("{ cashPosition { account { role } balance { amount } } }")
+    assert {x["account"]["role"]: x["balance"]["amount"] for x in r["data"]["cashPosition"]} == {"bank": "-590.00"}
 
 
 async def test_general_ledger_and_customer_statement(books: Books):

@@ -130,6 +130,28 @@ class BudgetLineType:
 
 
 @strawberry.type
+class BudgetEntry:
+    year: int
+    month: int
+    amount: MoneyType
+    account_pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def account(self, info: Info) -> AccountType:
+        return await account_loader(info.context).load(self.account_pk)
+
+
+@strawberry.type
+class CashBalance:
+    balance: MoneyType
+    account_pk: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def account(self, info: Info) -> AccountType:
+        return await account_loader(info.context).load(self.account_pk)
+
+
+@strawberry.type
 class TaxReportType:
     collected: MoneyType = strawberry.field(description="Tax charged to customers (net of credit notes).")
     paid: MoneyType = strawberry.field(description="Tax paid on supplier bills.")
@@ -255,16 +277,57 @@ class Query:
                                      total=MoneyType.of(sum(buckets.values(), Decimal(0)), currency)))
         return out
 
-    @gated_field(module="finance", permission="finance.read")
-    async def budget_vs_actual(self, info: Info, year: int, month: int | None = None) -> list[BudgetLineType]:
+    @gated_field(module="finance", permission="finance.read",
+                 description='The budget of a period ("2026" or "2026-11", or year and month) against the ledger.')
+    async def budget_vs_actual(self, info: Info, period: str | None = None, year: int | None = None,
+                               month: int | None = None) -> list[BudgetLineType]:
+        from backend.core.errors import DomainError
         from backend.modules.finance.ledger import base_currency
 
+        if period is not None:
+            try:
+                parts = [int(p) for p in period.strip().split("-")]
+                year, month = parts[0], (parts[1] if len(parts) > 1 else None)
+            except (ValueError, IndexError):
+                raise DomainError("INVALID_PERIOD", 'A period is "YYYY" or "YYYY-MM".', "period") from None
+        if year is None:
+            raise DomainError("INVALID_PERIOD", "Give a period, or a year.", "period")
         session = info.context.require_tenant_session()
         currency = await base_currency(session)
         return [BudgetLineType(budget=MoneyType.of(x.budget, currency), actual=MoneyType.of(x.actual, currency),
                                variance=MoneyType.of(x.variance, currency), percent=x.percent,
                                account_pk=x.account_id)
                 for x in await finance.budget_vs_actual(session, year=year, month=month)]
+
+    @gated_field(module="finance", permission="finance.read", description="Budget amounts, by account and month.")
+    async def budgets(self, info: Info, year: int) -> list[BudgetEntry]:
+        from backend.modules.finance.ledger import base_currency
+        from backend.modules.finance.models import Budget
+
+        ctx: RequestContext = info.context
+        session = ctx.require_tenant_session()
+        currency = await base_currency(session)
+        table = Budget.__table__
+        rows = await session.execute(select(table).where(table.c.tenant_id == ctx.principal.tenant_id,  # type: ignore[union-attr]
+                                                         table.c.year == year).order_by(table.c.account_id,
+                                                                                        table.c.month))
+        return [BudgetEntry(year=r.year, month=r.month, amount=MoneyType.of(r.amount, currency),
+                            account_pk=r.account_id) for r in rows]
+
+    @gated_field(module="finance", permission="finance.read",
+                 description="The balance of every cash and bank account (and their sub-accounts) at a date.")
+    async def cash_position(self, info: Info, as_of: date | None = None) -> list[CashBalance]:
+        from backend.modules.finance.models import Account
+
+        session = info.context.require_tenant_session()
+        found, currency = await finance.trial_balance(session, as_of=as_of or date.today())
+        table = Account.__table__
+        cash = {r.id for r in await session.execute(select(table.c.id).where(
+            table.c.tenant_id == info.context.principal.tenant_id, table.c.role.in_(("cash", "bank"))))}
+        cash |= {r.id for r in await session.execute(select(table.c.id).where(
+            table.c.tenant_id == info.context.principal.tenant_id, table.c.parent_id.in_(cash)))}
+        return [CashBalance(balance=MoneyType.of(b.balance, currency), account_pk=b.account_id)
+                for b in found if b.account_id in cash]
 
     @gated_field(module="finance", permission="finance.read")
     async def tax_report(self, info: Info, from_: Annotated[date, strawberry.argument(name="from")],

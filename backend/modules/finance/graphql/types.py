@@ -6,12 +6,14 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
+from backend.api.gates import cross_module_field
 from backend.api.loaders import by_id_loader, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
@@ -19,6 +21,9 @@ from backend.core.ids import to_global_id
 from backend.modules.crm.graphql.customers import customer_loader
 from backend.modules.crm.graphql.types import CustomerType
 from backend.modules.finance.models import Account, Invoice, InvoiceLine, JournalEntry, JournalLine, Payment
+
+if TYPE_CHECKING:
+    from backend.modules.orders.graphql.types import OrderType
 
 _account = Account.__table__
 _entry = JournalEntry.__table__
@@ -240,6 +245,15 @@ class InvoiceType(Node):
     @strawberry.field
     def order_id(self) -> strawberry.ID | None:
         return strawberry.ID(to_global_id("Order", self.order_pk)) if self.order_pk else None
+
+    @cross_module_field(module="orders", description="The order it bills (null for invoices made by hand).")
+    async def order(self, info: Info) -> Annotated[OrderType, strawberry.lazy(
+            "backend.modules.orders.graphql.types")] | None:
+        if self.order_pk is None or not info.context.principal.can("orders.read"):
+            return None
+        from backend.modules.orders.graphql.types import load_orders
+
+        return await by_id_loader(info.context, "OrderById", load_orders).load(self.order_pk)
 
     @strawberry.field(description="The entries posted for it: the issue, and a reversal if voided.")
     async def journal_entries(self, info: Info) -> list[JournalEntryType]:

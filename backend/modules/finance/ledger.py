@@ -51,12 +51,7 @@ def tenant_of(session: AsyncSession) -> uuid.UUID:
 
 
 async def base_currency(session: AsyncSession) -> str:
-    currency = session.info.get("base_currency")
-    if currency is None:
-        tenant = await platform.get_tenant(session, tenant_id=tenant_of(session))
-        assert tenant is not None
-        currency = session.info["base_currency"] = tenant.base_currency
-    return currency
+    return await platform.base_currency(session)
 
 
 async def begin_posting(session: AsyncSession) -> None:

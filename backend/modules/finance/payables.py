@@ -29,6 +29,7 @@ from backend.core.validation import optional_text, required_text
 from backend.modules.finance.invoices import METHODS, settings_of
 from backend.modules.finance.ledger import Line, account_for, base_currency, begin_posting, get_account, post
 from backend.modules.finance.models import Account, Bill, BillLine, BillPayment, Budget, JournalLine
+from backend.modules.finance.reports import BUCKETS, bucket_of
 from backend.modules.platform import service as platform
 
 _bill = Bill.__table__
@@ -37,7 +38,6 @@ _bpay = BillPayment.__table__
 _budget = Budget.__table__
 _line = JournalLine.__table__
 _account = Account.__table__
-BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
 @dataclass
@@ -140,11 +140,8 @@ async def ap_aging(session: AsyncSession, *, as_of: date) -> list[tuple[str, dic
                                           _bill.c.status != "void")):
         if r.open <= 0:
             continue
-        late = (as_of - r.due_date).days
-        bucket = ("current" if late <= 0 else "1-30" if late <= 30 else "31-60" if late <= 60
-                  else "61-90" if late <= 90 else "90+")
         row = out.setdefault(r.supplier, {b: Decimal(0) for b in BUCKETS})
-        row[bucket] += r.open
+        row[bucket_of((as_of - r.due_date).days)] += r.open
     return sorted(out.items(), key=lambda kv: -sum(kv[1].values()))
 
 

@@ -30,6 +30,12 @@ _payment = Payment.__table__
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
+def bucket_of(days_late: int) -> str:
+    """The aging bucket of an amount ``days_late`` past its due date."""
+    return ("current" if days_late <= 0 else "1-30" if days_late <= 30 else "31-60" if days_late <= 60
+            else "61-90" if days_late <= 90 else "90+")
+
+
 @dataclass
 class AccountBalance:
     account_id: uuid.UUID
@@ -113,11 +119,8 @@ async def ar_aging(session: AsyncSession, *, as_of: date) -> tuple[list[AgingRow
     for r in rows:
         if r.open <= 0:
             continue
-        late = (as_of - r.due_date).days
-        bucket = ("current" if late <= 0 else "1-30" if late <= 30 else "31-60" if late <= 60
-                  else "61-90" if late <= 90 else "90+")
         row = out.setdefault(r.customer_id, AgingRow(r.customer_id, {b: Decimal(0) for b in BUCKETS}))
-        row.buckets[bucket] += r.open
+        row.buckets[bucket_of((as_of - r.due_date).days)] += r.open
     return sorted(out.values(), key=lambda x: -x.total), await base_currency(session)
 
 

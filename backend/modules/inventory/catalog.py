@@ -39,13 +39,8 @@ def tenant_of(session: AsyncSession) -> uuid.UUID:
 
 
 async def currency_of(session: AsyncSession) -> str:
-    """The tenant's base currency (prices, costs and stock values are in it); cached per transaction."""
-    currency = session.info.get("base_currency")
-    if currency is None:
-        tenant = await platform.get_tenant(session, tenant_id=tenant_of(session))
-        assert tenant is not None
-        currency = session.info["base_currency"] = tenant.base_currency
-    return currency
+    """The tenant's base currency (prices, costs and stock values are in it)."""
+    return await platform.base_currency(session)
 
 
 # --- categories -------------------------------------------------------------------------------------

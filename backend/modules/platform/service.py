@@ -53,6 +53,16 @@ async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant |
     return await session.get(Tenant, tenant_id)
 
 
+async def base_currency(session: AsyncSession) -> str:
+    """The session's tenant's base currency (prices, the ledger, stock values), read once per transaction."""
+    currency = session.info.get("base_currency")
+    if currency is None:
+        tenant = await get_tenant(session, tenant_id=session.info["tenant_id"])
+        assert tenant is not None
+        currency = session.info["base_currency"] = tenant.base_currency
+    return currency
+
+
 async def get_tenant_by_slug(session: AsyncSession, *, slug: str) -> Tenant | None:
     return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
 

@@ -21,7 +21,7 @@ from backend.core.ids import to_global_id
 from backend.modules.finance import service as finance
 from backend.modules.finance.graphql.types import AccountType, PaymentMethod, account_loader
 from backend.modules.finance.models import Bill
-from backend.modules.finance.payables import BUCKETS
+from backend.modules.finance.reports import BUCKETS
 
 _bill = Bill.__table__
 

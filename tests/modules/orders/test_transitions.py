@@ -1,0 +1,75 @@
+"""Every transition from every state: allowed ones move the order, the others answer
+INVALID_TRANSITION naming the current status and change nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from backend.core.ids import from_global_id, to_global_id
+from backend.modules.orders import service as orders
+from tests.modules.orders.conftest import Shop
+
+ACTIONS = {  # mutation -> extra input
+    "orderSubmit": {}, "orderApprove": {}, "orderReject": {"reason": "No"}, "orderHold": {}, "orderRelease": {},
+    "orderCancel": {}, "orderAllocate": {},
+}
+ALLOWED = {
+    "draft": {"orderSubmit", "orderCancel"},
+    "submitted": {"orderApprove", "orderReject", "orderHold", "orderCancel"},
+    "approved": {"orderHold", "orderCancel", "orderAllocate"},
+    "rejected": {"orderCancel"},
+    "allocated": {"orderHold", "orderCancel", "orderAllocate"},
+    "on_hold": {"orderRelease", "orderCancel"},
+    "cancelled": set(),
+    "shipped": set(),
+    "completed": set(),
+}
+
+
+async def _order_in(shop: Shop, db, status: str, customer, product):  # type: ignore[no-untyped-def]
+    async with db.transaction(shop.tenant) as session:
+        order = await orders.create_order(session, values=orders.OrderFields(
+            customer_id=customer, lines=[orders.LineInput(product, Decimal(1))]))
+        steps = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"],
+                 "rejected": ["submit", "reject"], "allocated": ["submit", "approve", "allocate"],
+                 "on_hold": ["submit", "hold"], "cancelled": ["cancel"],
+                 "shipped": ["submit", "approve", "allocate", "ship"],
+                 "completed": ["submit", "approve", "allocate", "ship", "deliver"]}[status]
+        fulfillment = None
+        for step in steps:
+            if step == "submit":
+                await orders.submit_order(session, order_id=order.id)
+            elif step == "approve":
+                await orders.approve_order(session, order_id=order.id)
+            elif step == "reject":
+                await orders.reject_order(session, order_id=order.id, reason="x")
+            elif step == "allocate":
+                await orders.allocate_order(session, order_id=order.id)
+            elif step == "hold":
+                await orders.hold_order(session, order_id=order.id)
+            elif step == "cancel":
+                await orders.cancel_order(session, order_id=order.id)
+            elif step == "ship":
+                fulfillment = (await orders.create_fulfillments(session, order_id=order.id))[0]
+                await orders.ship(session, fulfillment_id=fulfillment.id, carrier="EMS", tracking_number="1")
+            elif step == "deliver":
+                await orders.deliver(session, fulfillment_id=fulfillment.id)  # type: ignore[union-attr]
+        assert (await orders.get_order(session, order_id=order.id)).status == status
+        return to_global_id("Order", order.id)
+
+
+async def test_every_action_from_every_state(shop: Shop, db):
+    customer = from_global_id(await shop.customer())[1]  # type: ignore[index]
+    product = from_global_id(await shop.stocked("TEA", "200"))[1]  # type: ignore[index]
+    for status, allowed in ALLOWED.items():
+        for action, extra in ACTIONS.items():
+            oid = await _order_in(shop, db, status, customer, product)
+            result = await shop.act(action, oid, **extra)
+            if action in allowed:
+                assert result["userErrors"] == [], (status, action, result)
+                assert result["order"]["status"] != status.upper() or action == "orderAllocate", (status, action)
+            else:
+                error = result["userErrors"][0]
+                assert error["code"] == "INVALID_TRANSITION" and status.upper() in error["message"], (status, action)
+                r = await shop("query($id: ID!) { node(id: $id) { ... on Order { status } } }", {"id": oid})
+                assert r["data"]["node"]["status"] == status.upper()

@@ -470,8 +470,11 @@ async def standing(session: AsyncSession, *, customer_id: uuid.UUID) -> Standing
     from backend.modules.finance.models import CreditLimit
 
     limit_table = CreditLimit.__table__
-    balance = Decimal(await session.scalar(select(func.coalesce(func.sum(
-        _invoice.c.total - _invoice.c.amount_paid - _invoice.c.amount_credited), 0)).where(
+    settled = (select(_allocation.c.invoice_id, func.sum(_allocation.c.amount_base).label("base"))
+               .where(_allocation.c.tenant_id == tenant_of(session)).group_by(_allocation.c.invoice_id).subquery())
+    balance = Decimal(await session.scalar(select(func.coalesce(func.sum(  # in the base currency
+        _invoice.c.total_base - _invoice.c.amount_credited - func.coalesce(settled.c.base, 0)), 0))
+        .outerjoin(settled, settled.c.invoice_id == _invoice.c.id).where(
         _invoice.c.tenant_id == tenant_of(session), _invoice.c.customer_id == customer_id,
         _invoice.c.status.in_(OPEN))) or 0)
     limit = await session.scalar(select(limit_table.c.amount).where(limit_table.c.tenant_id == tenant_of(session),

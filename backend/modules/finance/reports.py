@@ -101,17 +101,17 @@ class AgingRow:
 
 async def ar_aging(session: AsyncSession, *, as_of: date) -> tuple[list[AgingRow], str]:
     """Balances of invoices issued by ``as_of``, less payments received by then and credit notes
-    applied, by days past due."""
+    applied, by days past due; in the base currency (invoices in other currencies at their rate)."""
     await platform.ensure_module_enabled(session, "finance")
     tenant_id = tenant_of(session)
-    paid = (select(_allocation.c.invoice_id, func.sum(_allocation.c.amount).label("paid"))
+    paid = (select(_allocation.c.invoice_id, func.sum(_allocation.c.amount_base).label("paid"))
             .join(_payment, and_(_payment.c.tenant_id == _allocation.c.tenant_id,
                                  _payment.c.id == _allocation.c.payment_id))
             .where(_allocation.c.tenant_id == tenant_id, _payment.c.received_on <= as_of)
             .group_by(_allocation.c.invoice_id).subquery())
     rows = await session.execute(
         select(_invoice.c.customer_id, _invoice.c.due_date,
-               (_invoice.c.total - _invoice.c.amount_credited - func.coalesce(paid.c.paid, 0)).label("open"))
+               (_invoice.c.total_base - _invoice.c.amount_credited - func.coalesce(paid.c.paid, 0)).label("open"))
         .outerjoin(paid, paid.c.invoice_id == _invoice.c.id)
         .where(_invoice.c.tenant_id == tenant_id, _invoice.c.issue_date <= as_of,
                (_invoice.c.status != "void") | (func.date(_invoice.c.voided_at) > as_of)))

@@ -36,6 +36,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(events_app, name="events")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(import_app, name="import")
+bench_app = typer.Typer(help="The benchmark harness (infra/bench).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 SCHEMA_FILE = PROJECT_ROOT / "schema" / "schema.graphql"
 
@@ -540,3 +542,24 @@ def schema_check(
 
 if __name__ == "__main__":
     app()
+
+
+@bench_app.command("data")
+def bench_data(
+    scale: Annotated[str, typer.Option(
+        help="smoke, small or default (2 tenants, 10k customers, 50k orders).")] = "default",
+) -> None:
+    """Generate the reference data set (bench-1, bench-2, ... tenants), or reuse it when complete."""
+    import time
+
+    from backend.modules.registry import import_module_parts, installed_modules
+    from infra.bench.dataset import SCALES, generate
+
+    if scale not in SCALES:
+        _fail(f"Scales: {', '.join(SCALES)}.")
+    registry = installed_modules()
+    import_module_parts(registry)
+    started = time.monotonic()
+    tenants = _with_database(lambda db: generate(db, registry, scale=SCALES[scale]))
+    typer.echo(f"{len(tenants)} bench tenant(s) ready at scale {scale!r} in {time.monotonic() - started:.1f} s: "
+               + ", ".join(str(t) for t in tenants))

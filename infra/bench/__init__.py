@@ -1,0 +1,1 @@
+"""The benchmark harness (issue: GraphQL performance). ``jishi bench ...`` runs it."""

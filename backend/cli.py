@@ -563,3 +563,23 @@ def bench_data(
     tenants = _with_database(lambda db: generate(db, registry, scale=SCALES[scale]))
     typer.echo(f"{len(tenants)} bench tenant(s) ready at scale {scale!r} in {time.monotonic() - started:.1f} s: "
                + ", ".join(str(t) for t in tenants))
+
+
+@bench_app.command("run")
+def bench_run(
+    scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
+    seconds: Annotated[int, typer.Option(help="Length of each measured round.", min=1)] = 10,
+    rounds: Annotated[int, typer.Option(help="Interleaved rounds (medians are reported).", min=1)] = 3,
+    connections: Annotated[int, typer.Option(help="Concurrent connections.", min=1)] = 16,
+    out: Annotated[Path, typer.Option(help="Where results.csv and results.md go.")] = Path("infra/bench/results"),
+) -> None:
+    """Measure Jishi against the raw baseline in the same run (needs wrk)."""
+    from infra.bench.run import run
+
+    try:
+        results = run(_settings(), scale=scale, seconds=seconds, rounds=rounds, connections=connections, out_dir=out)
+    except RuntimeError as exc:
+        _fail(str(exc))
+        return
+    typer.echo((out / "results.md").read_text(encoding="utf-8"))
+    del results

@@ -19,8 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from backend.core.db import Database, TenantSession, set_tenant
+from backend.modules.platform import identity
 from backend.modules.platform import service as platform
 from backend.modules.registry import ModuleRegistry
+
+BENCH_PASSWORD = "bench-password-2026"
+
+
+def bench_email(slug: str) -> str:
+    return f"owner@{slug}.bench.jishi.dev"
+
 
 STATUSES = ["submitted", "approved", "allocated", "shipped", "completed", "completed", "completed", "draft",
             "cancelled", "partially_shipped"]
@@ -121,6 +129,12 @@ async def generate(db: Database, registry: ModuleRegistry, *, scale: Scale, pref
                 tenant = await platform.create_tenant(session, registry=registry, name=f"Bench {n}", slug=slug,
                                                       plan="business", modules=["crm", "inventory", "orders"])
             tenant_id = tenant.id
+        async with db.transaction(tenant_id) as session:  # the member the harness signs in as
+            user = await identity.get_user_by_email(session, email=bench_email(slug))
+            if user is None:
+                user = await identity.create_user(session, email=bench_email(slug), name="Bench owner",
+                                                  password=BENCH_PASSWORD)
+                await identity.add_member(session, user_id=user.id, role="owner")
         async with db.owner_engine.begin() as conn:
             await conn.execute(text(f"SET LOCAL app.tenant_id = '{tenant_id}'"))
             count = await conn.scalar(text("SELECT count(*) FROM ord_order WHERE tenant_id = :t"), {"t": tenant_id})

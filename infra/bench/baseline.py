@@ -1,0 +1,70 @@
+"""The raw baseline: Starlette + asyncpg + orjson answering the benchmark's reads with the least SQL
+and the same JSON as Jishi's ``/graphql``. It lives here only, to measure against.
+
+Like Jishi it connects as the runtime role and scopes each transaction to the tenant (row-level
+security on), but it parses nothing, checks nothing and builds the response straight from rows.
+
+    BENCH_DSN=postgresql://user:pass@host/db uvicorn infra.bench.baseline:app
+    POST /graphql   header X-Bench-Tenant: <tenant id>   (the body is ignored: R1 is answered)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import asyncpg
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+CENTS = Decimal("0.01")
+R1_ORDERS = """SELECT id, number, status, total, customer_id FROM ord_order
+WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50"""
+R1_CUSTOMERS = "SELECT id, name FROM crm_customer WHERE tenant_id = $1 AND id = ANY($2::uuid[])"
+R1_LINES = """SELECT l.order_id, l.quantity, p.sku FROM ord_order_line l
+JOIN inv_product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+WHERE l.tenant_id = $1 AND l.order_id = ANY($2::uuid[]) ORDER BY l.order_id, l.position"""
+
+
+def _quantity(value: Decimal) -> str:
+    normalized = value.normalize()
+    return f"{normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized:f}"
+
+
+async def r1(request: Request) -> Response:
+    tenant = uuid.UUID(request.headers["x-bench-tenant"])
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL app.tenant_id = '{tenant}'")
+        orders = await conn.fetch(R1_ORDERS, tenant)
+        names = {r["id"]: r["name"] for r in await conn.fetch(R1_CUSTOMERS, tenant,
+                                                               list({o["customer_id"] for o in orders}))}
+        lines = await conn.fetch(R1_LINES, tenant, [o["id"] for o in orders])
+    by_order: dict[uuid.UUID, list] = {}
+    for line in lines:
+        by_order.setdefault(line["order_id"], []).append(
+            {"quantity": _quantity(line["quantity"]), "product": {"sku": line["sku"]}})
+    edges = [{"node": {"number": o["number"], "status": o["status"].upper(),
+                       "total": {"amount": str(o["total"].quantize(CENTS, rounding=ROUND_HALF_EVEN))},
+                       "customer": {"name": names[o["customer_id"]]}, "lines": by_order.get(o["id"], [])}}
+             for o in orders]
+    return Response(orjson.dumps({"data": {"orders": {"edges": edges}}}), media_type="application/json")
+
+
+async def healthz(_: Request) -> Response:
+    return Response(b"ok")
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    app.state.pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=2, max_size=10)
+    yield
+    await app.state.pool.close()
+
+
+app = Starlette(routes=[Route("/graphql", r1, methods=["POST"]), Route("/healthz", healthz)], lifespan=lifespan)

@@ -1,0 +1,199 @@
+"""The benchmark run: contestants as real server processes, a real load generator, medians.
+
+    jishi bench run --scale default --seconds 10 --rounds 3 --connections 16
+
+1. The reference data set is generated (or reused), with a member to sign in as.
+2. Each contestant starts alone as its own server process, one worker: Jishi (``jishi serve``:
+   authentication, row-level security, limits and logging on, as deployed; only the cost bucket is
+   sized for the load) and the raw baseline (``infra.bench.baseline``).
+3. Both answer the workload once, and the answers must be identical before anything is measured.
+4. ``wrk`` (Debian's package) loads each in turn: a warm-up, then ``rounds`` interleaved rounds;
+   the medians of requests/s and of the p50 and p99 latencies are reported, with the ratio of Jishi
+   to the baseline measured in the same run, to a CSV and a Markdown table.
+
+Workloads so far: R1 (50 orders with customer and lines). R2, R3, W1 and W2, CPU time per request
+and SQL statements per request are the next steps (see the performance issue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+from backend.core.bootstrap import prepare_database
+from backend.core.db import Database, runtime_url
+from backend.modules.registry import import_module_parts, installed_modules
+from backend.settings import Settings
+from infra.bench.dataset import BENCH_PASSWORD, SCALES, bench_email, generate
+
+R1 = ("{ orders(first: 50) { edges { node { number status total { amount } customer { name } "
+      "lines { quantity product { sku } } } } } }")
+WORKLOADS = {"r1": R1}
+
+
+@dataclass
+class Result:
+    workload: str
+    contestant: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    ratio: float | None = None  # Jishi / baseline, same run
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url}: not up after {seconds} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+_LATENCY = re.compile(r"^\s*(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, body: bytes, headers: dict[str, str], *, seconds: int,
+        connections: int) -> tuple[float, float, float]:
+    """Requests/s, p50 and p99 (ms) of POSTing ``body`` to ``url`` for ``seconds``."""
+    lines = ['wrk.method = "POST"', f"wrk.body = {orjson.dumps(body.decode()).decode()}"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines) + "\n")
+    try:
+        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+                              "-s", script.name, url], capture_output=True, text=True, check=True,
+                             timeout=seconds + 30).stdout
+    finally:
+        os.unlink(script.name)
+    if "Non-2xx" in out:
+        raise RuntimeError(f"{url}: some answers were not 2xx:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = {p: _ms(v, u) for p, v, u in _LATENCY.findall(out)}
+    return rps, latency["50"], latency["99"]
+
+
+def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
+        workloads: tuple[str, ...] = ("r1",)) -> list[Result]:
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
+    registry = installed_modules()
+    import_module_parts(registry)
+
+    async def data() -> list:
+        db = Database.from_settings(settings, owner_url)
+        try:
+            return await generate(db, registry, scale=SCALES[scale])
+        finally:
+            await db.dispose()
+
+    tenant = asyncio.run(data())[0]
+    app_url = runtime_url(owner_url, settings.app_db_user, settings.app_db_password.get_secret_value())
+    env = {**os.environ, "JISHI_DATABASE_URL": owner_url, "JISHI_LOG_LEVEL": "WARNING",
+           "JISHI_APP_DB_USER": settings.app_db_user,
+           "JISHI_APP_DB_PASSWORD": settings.app_db_password.get_secret_value(),
+           "JISHI_COST_BUCKET_SIZE": "1000000000", "JISHI_COST_RESTORE_RATE": "1000000000",
+           "BENCH_DSN": app_url.set(drivername="postgresql").render_as_string(hide_password=False)}
+    jishi_port, base_port = _free_port(), _free_port()
+    jishi = subprocess.Popen([str(Path(sys.executable).parent / "jishi"), "serve", "--port", str(jishi_port),
+                              "--workers", "1", "--no-migrate"], env=env, stdout=subprocess.DEVNULL)
+    baseline = subprocess.Popen([sys.executable, "-m", "uvicorn", "infra.bench.baseline:app", "--port",
+                                 str(base_port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
+                                env=env, stdout=subprocess.DEVNULL)
+    results: list[Result] = []
+    try:
+        _wait_until_up(f"http://127.0.0.1:{jishi_port}/healthz", jishi)
+        _wait_until_up(f"http://127.0.0.1:{base_port}/healthz", baseline)
+        token = httpx.post(f"http://127.0.0.1:{jishi_port}/auth/token", data={
+            "grant_type": "password", "username": bench_email("bench-1"), "password": BENCH_PASSWORD},
+            timeout=30).json()["access_token"]
+        contestants = {
+            "jishi": (f"http://127.0.0.1:{jishi_port}/graphql", {"Authorization": f"Bearer {token}",
+                                                                 "Content-Type": "application/json"}),
+            "baseline": (f"http://127.0.0.1:{base_port}/graphql", {"X-Bench-Tenant": str(tenant),
+                                                                   "Content-Type": "application/json"}),
+        }
+        for workload in workloads:
+            body = orjson.dumps({"query": WORKLOADS[workload]})
+            answers = {name: httpx.post(url, content=body, headers=headers, timeout=30).json()
+                       for name, (url, headers) in contestants.items()}
+            if answers["jishi"].get("data") != answers["baseline"]["data"] or "errors" in answers["jishi"]:
+                pairs = zip(answers["jishi"]["data"]["orders"]["edges"], answers["baseline"]["data"]["orders"]["edges"],
+                            strict=False)
+                first = next(((a, b) for a, b in pairs if a != b), (answers["jishi"], answers["baseline"]))
+                raise RuntimeError(f"{workload}: Jishi and the baseline answer differently, first at: {first}")
+            for url, headers in contestants.values():  # warm-up
+                wrk(url, body, headers, seconds=1, connections=connections)
+            samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contestants}
+            for _ in range(rounds):  # interleaved
+                for name, (url, headers) in contestants.items():
+                    samples[name].append(wrk(url, body, headers, seconds=seconds, connections=connections))
+            medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(3))
+                       for name, runs in samples.items()}
+            base_rps = medians["baseline"][0]
+            for name, (rps, p50, p99) in medians.items():
+                results.append(Result(workload, name, round(rps, 1), round(p50, 2), round(p99, 2),
+                                      round(rps / base_rps, 3) if name == "jishi" and base_rps else None))
+    finally:
+        _stop(jishi)
+        _stop(baseline)
+    _report(results, out_dir, scale=scale, seconds=seconds, rounds=rounds, connections=connections)
+    return results
+
+
+def _report(results: list[Result], out_dir: Path, **conditions: object) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "results.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["workload", "contestant", "requests_per_second", "p50_ms", "p99_ms",
+                         "ratio_to_baseline"])
+        for r in results:
+            writer.writerow([r.workload, r.contestant, r.requests_per_second, r.p50_ms, r.p99_ms,
+                             "" if r.ratio is None else r.ratio])
+    lines = ["| workload | contestant | requests/s | p50 ms | p99 ms | ratio to baseline |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r.workload} | {r.contestant} | {r.requests_per_second} | {r.p50_ms} | {r.p99_ms} | "
+              f"{'' if r.ratio is None else r.ratio} |" for r in results]
+    header = ", ".join(f"{k} {v}" for k, v in conditions.items())
+    (out_dir / "results.md").write_text(f"Conditions: {header}.\n\n" + "\n".join(lines) + "\n",
+                                        encoding="utf-8")

@@ -1,0 +1,26 @@
+"""A short smoke of the benchmark harness (seconds, not judged on numbers): both contestants start,
+answer R1 identically, are loaded by wrk, and the results are written."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from backend.settings import Settings
+from infra.bench.run import run
+from tests.conftest import APP_PASSWORD, APP_USER, ROOT
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+async def test_the_harness_runs_end_to_end(owner_url, tmp_path):
+    import asyncio
+
+    settings = Settings(database_url=owner_url, app_db_user=APP_USER, app_db_password=APP_PASSWORD,
+                        jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
+    results = await asyncio.to_thread(run, settings, scale="smoke", seconds=1, rounds=1, connections=4,
+                                      out_dir=tmp_path)
+    assert {(r.workload, r.contestant) for r in results} == {("r1", "jishi"), ("r1", "baseline")}
+    assert all(r.requests_per_second > 0 for r in results)
+    assert (tmp_path / "results.csv").read_text().startswith("workload,contestant")
+    assert "| r1 | jishi |" in (tmp_path / "results.md").read_text()

@@ -10,6 +10,8 @@ CSV exports (permission finance.read; amounts as plain decimals in the base curr
     GET /finance/export/profit-and-loss.csv?from=2026-01-01&to=2026-12-31
     GET /finance/export/ar-aging.csv?asOf=2026-12-31
     GET /finance/export/general-ledger.csv?accountId=<Account ID>&from=...&to=...
+    GET /finance/export/balance-sheet.csv?asOf=...    GET /finance/export/ap-aging.csv?asOf=...
+    GET /finance/export/customer-statement.csv?customerId=<Customer ID>&from=...&to=...
 """
 
 from __future__ import annotations
@@ -85,7 +87,30 @@ async def _rows(session, request: Request, report: str) -> tuple[list[str], list
         return ["date", "entry", "memo", "debit", "credit", "balance"], [
             ["", "opening balance", "", "", "", opening],
             *[[r.entry_date.isoformat(), r.number, r.memo or "", r.debit, r.credit, r.balance] for r in lines]]
-    raise BadUserInput("Reports: trial-balance, profit-and-loss, ar-aging, general-ledger.")
+    if report == "balance-sheet":
+        found, earnings, _ = await finance.balance_sheet(session, as_of=_day(request, "asOf", date.today()))
+        return ["code", "account", "type", "amount"], [
+            *[[b.code, b.name, b.type, b.balance if b.type == "asset" else -b.balance] for b in found],
+            ["", "current earnings", "equity", earnings]]
+    if report == "ap-aging":
+        from backend.modules.finance.reports import BUCKETS as AP_BUCKETS
+
+        rows = await finance.ap_aging(session, as_of=_day(request, "asOf", date.today()))
+        return ["supplier", *AP_BUCKETS, "total"], [
+            [supplier, *[b[k] for k in AP_BUCKETS], sum(b.values(), Decimal(0))] for supplier, b in rows]
+    if report == "customer-statement":
+        try:
+            customer = decode_id(request.query_params.get("customerId", ""), "Customer", field="customerId")
+        except DomainError:
+            raise BadUserInput("Give ?customerId= (a Customer ID).") from None
+        accounts = [await finance.account_for(session, "ar"), await finance.account_for(session, "customer_credit")]
+        opening, lines, _ = await finance.account_detail(session, account_ids=accounts, customer_id=customer,
+                                                         since=_day(request, "from"), until=_day(request, "to"))
+        return ["date", "entry", "memo", "debit", "credit", "balance"], [
+            ["", "opening balance", "", "", "", opening],
+            *[[r.entry_date.isoformat(), r.number, r.memo or "", r.debit, r.credit, r.balance] for r in lines]]
+    raise BadUserInput("Reports: trial-balance, profit-and-loss, balance-sheet, ar-aging, ap-aging, general-ledger, "
+                       "customer-statement.")
 
 
 async def export(request: Request) -> Response:

@@ -101,3 +101,31 @@ async def test_reports_export_as_csv(books: Books, client):
     assert [x["balance"] for x in csv.DictReader(io.StringIO(r.text))] == ["0", "-12.5000"]
     assert (await client.get("/finance/export/nope.csv", headers=headers)).status_code == 400
     assert (await client.get("/finance/export/trial-balance.csv")).status_code == 401
+
+
+async def test_more_csv_reports_and_other_tenants_bills(books: Books, client, gql, make_tenant):
+    import csv
+    import io
+
+    from tests.modules.finance.conftest import PERMISSIONS
+    from tests.support.auth import PERMISSIONS_HEADER, TENANT_HEADER
+
+    rent = await books.account("6000")
+    r = await books(BILL, {"in": {"supplier": "Landlord Ltd", "lines": [{"description": "Rent", "accountId": rent,
+                                                                         "amount": "100"}]}})
+    bill = r["data"]["billCreate"]["bill"]["id"]
+    headers = {TENANT_HEADER: str(books.tenant), PERMISSIONS_HEADER: ",".join(PERMISSIONS)}
+    r = await client.get("/finance/export/ap-aging.csv", headers=headers)
+    assert [(x["supplier"], x["total"]) for x in csv.DictReader(io.StringIO(r.text))] == [("Landlord Ltd", "100.0000")]
+    r = await client.get("/finance/export/balance-sheet.csv", headers=headers)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert sum(float(x["amount"]) for x in rows if x["type"] == "asset") == sum(
+        float(x["amount"]) for x in rows if x["type"] != "asset")  # assets = liabilities + equity
+    other = Books(gql, await make_tenant(), permissions=PERMISSIONS)
+    r = await other("""mutation($b: ID!) { billPay(input: {billId: $b, amount: "1"}) { userErrors { code } } }""",
+                    {"b": bill})
+    assert r["data"]["billPay"]["userErrors"][0]["code"] == "NOT_FOUND"
+    r = await other(BILL, {"in": {"supplier": "X", "lines": [{"description": "x", "accountId": rent, "amount": "1"}]}})
+    assert r["data"]["billCreate"]["userErrors"][0]["code"] == "NOT_FOUND"  # our account
+    r = await other("{ bills(first: 5) { totalCount } }")
+    assert r["data"]["bills"]["totalCount"] == 0

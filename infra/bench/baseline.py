@@ -5,7 +5,8 @@ Like Jishi it connects as the runtime role and scopes each transaction to the te
 security on), but it parses nothing, checks nothing and builds the response straight from rows.
 
     BENCH_DSN=postgresql://user:pass@host/db uvicorn infra.bench.baseline:app
-    POST /graphql   header X-Bench-Tenant: <tenant id>   (the body is ignored: R1 is answered)
+    POST /graphql   header X-Bench-Tenant: <tenant id>, X-Bench-Workload: r1 | r3
+                    (the body is ignored; r3 answers the order named by X-Bench-Order)
 """
 
 from __future__ import annotations
@@ -35,6 +36,26 @@ WHERE l.tenant_id = $1 AND l.order_id = ANY($2::uuid[]) ORDER BY l.order_id, l.p
 def _quantity(value: Decimal) -> str:
     normalized = value.normalize()
     return f"{normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized:f}"
+
+
+R3_ORDER = "SELECT number, status, total FROM ord_order WHERE tenant_id = $1 AND id = $2"
+
+
+async def graphql(request: Request) -> Response:
+    if request.headers.get("x-bench-workload") == "r3":
+        return await r3(request)
+    return await r1(request)
+
+
+async def r3(request: Request) -> Response:
+    """``node(id:)`` of one order: number, status and total."""
+    tenant = uuid.UUID(request.headers["x-bench-tenant"])
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL app.tenant_id = '{tenant}'")
+        row = await conn.fetchrow(R3_ORDER, tenant, uuid.UUID(request.headers["x-bench-order"]))
+    node = None if row is None else {"number": row["number"], "status": row["status"].upper(),
+                                     "total": {"amount": str(row["total"].quantize(CENTS, rounding=ROUND_HALF_EVEN))}}
+    return Response(orjson.dumps({"data": {"node": node}}), media_type="application/json")
 
 
 async def r1(request: Request) -> Response:
@@ -67,4 +88,4 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await app.state.pool.close()
 
 
-app = Starlette(routes=[Route("/graphql", r1, methods=["POST"]), Route("/healthz", healthz)], lifespan=lifespan)
+app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)], lifespan=lifespan)

@@ -11,8 +11,9 @@
    the medians of requests/s and of the p50 and p99 latencies are reported, with the ratio of Jishi
    to the baseline measured in the same run, to a CSV and a Markdown table.
 
-Workloads so far: R1 (50 orders with customer and lines). R2, R3, W1 and W2, CPU time per request
-and SQL statements per request are the next steps (see the performance issue).
+Workloads so far: R1 (50 orders with customer and lines) and R3 (one ``node(id:)`` lookup of an
+order). R2, W1 and W2, CPU time per request and SQL statements per request are the next steps (see
+the performance issue).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +39,15 @@ import orjson
 
 from backend.core.bootstrap import prepare_database
 from backend.core.db import Database, runtime_url
+from backend.core.ids import to_global_id
 from backend.modules.registry import import_module_parts, installed_modules
 from backend.settings import Settings
 from infra.bench.dataset import BENCH_PASSWORD, SCALES, bench_email, generate
 
 R1 = ("{ orders(first: 50) { edges { node { number status total { amount } customer { name } "
       "lines { quantity product { sku } } } } } }")
-WORKLOADS = {"r1": R1}
+R3 = "query($id: ID!) { node(id: $id) { ... on Order { number status total { amount } } } }"
+WORKLOADS = {"r1": R1, "r3": R3}
 
 
 @dataclass
@@ -113,7 +117,7 @@ def wrk(url: str, body: bytes, headers: dict[str, str], *, seconds: int,
 
 
 def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
-        workloads: tuple[str, ...] = ("r1",)) -> list[Result]:
+        workloads: tuple[str, ...] = ("r1", "r3")) -> list[Result]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
@@ -153,8 +157,11 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
             "baseline": (f"http://127.0.0.1:{base_port}/graphql", {"X-Bench-Tenant": str(tenant),
                                                                    "Content-Type": "application/json"}),
         }
+        order = _an_order(owner_url, tenant)
         for workload in workloads:
-            body = orjson.dumps({"query": WORKLOADS[workload]})
+            body = orjson.dumps({"query": WORKLOADS[workload],
+                                 "variables": {"id": to_global_id("Order", order)} if workload == "r3" else {}})
+            contestants["baseline"][1].update({"X-Bench-Workload": workload, "X-Bench-Order": str(order)})
             answers = {name: httpx.post(url, content=body, headers=headers, timeout=30).json()
                        for name, (url, headers) in contestants.items()}
             if answers["jishi"].get("data") != answers["baseline"]["data"] or "errors" in answers["jishi"]:
@@ -179,6 +186,24 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
         _stop(baseline)
     _report(results, out_dir, scale=scale, seconds=seconds, rounds=rounds, connections=connections)
     return results
+
+
+def _an_order(owner_url: str, tenant) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """The newest order of the bench tenant (R3 looks it up)."""
+
+    async def find() -> uuid.UUID:
+        from backend.core.db import asyncpg_connect
+
+        conn = await asyncpg_connect(owner_url)
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL app.tenant_id = '{tenant}'")
+                return await conn.fetchval("SELECT id FROM ord_order WHERE tenant_id = $1 "
+                                           "ORDER BY created_at DESC LIMIT 1", tenant)
+        finally:
+            await conn.close()
+
+    return asyncio.run(find())
 
 
 def _report(results: list[Result], out_dir: Path, **conditions: object) -> None:

@@ -20,7 +20,8 @@ async def test_the_harness_runs_end_to_end(owner_url, tmp_path):
                         jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
     results = await asyncio.to_thread(run, settings, scale="smoke", seconds=1, rounds=1, connections=4,
                                       out_dir=tmp_path)
-    assert {(r.workload, r.contestant) for r in results} == {("r1", "jishi"), ("r1", "baseline")}
+    assert {(r.workload, r.contestant) for r in results} == {(w, c) for w in ("r1", "r3")
+                                                             for c in ("jishi", "baseline")}
     assert all(r.requests_per_second > 0 for r in results)
     assert (tmp_path / "results.csv").read_text().startswith("workload,contestant")
     assert "| r1 | jishi |" in (tmp_path / "results.md").read_text()

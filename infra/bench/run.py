@@ -12,8 +12,8 @@
    to the baseline measured in the same run, to a CSV and a Markdown table.
 
 Workloads so far: R1 (50 orders with customer and lines) and R3 (one ``node(id:)`` lookup of an
-order). R2, W1 and W2, CPU time per request and SQL statements per request are the next steps (see
-the performance issue).
+order), with the CPU time per request of the server process and of PostgreSQL. R2, W1, W2 and SQL
+statements per request are the next steps (see the performance issue).
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     ratio: float | None = None  # Jishi / baseline, same run
+    app_cpu_ms: float | None = None  # CPU of the server process per request
+    db_cpu_ms: float | None = None  # CPU of PostgreSQL's processes per request
 
 
 def _free_port() -> int:
@@ -97,8 +99,8 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(url: str, body: bytes, headers: dict[str, str], *, seconds: int,
-        connections: int) -> tuple[float, float, float]:
-    """Requests/s, p50 and p99 (ms) of POSTing ``body`` to ``url`` for ``seconds``."""
+        connections: int) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 (ms), and the number of requests, of POSTing ``body`` to ``url``."""
     lines = ['wrk.method = "POST"', f"wrk.body = {orjson.dumps(body.decode()).decode()}"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -113,7 +115,34 @@ def wrk(url: str, body: bytes, headers: dict[str, str], *, seconds: int,
         raise RuntimeError(f"{url}: some answers were not 2xx:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = {p: _ms(v, u) for p, v, u in _LATENCY.findall(out)}
-    return rps, latency["50"], latency["99"]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, latency["50"], latency["99"], count
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; 0 for one that is gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this host (the bench assumes nothing else runs on it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
@@ -165,22 +194,26 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
             answers = {name: httpx.post(url, content=body, headers=headers, timeout=30).json()
                        for name, (url, headers) in contestants.items()}
             if answers["jishi"].get("data") != answers["baseline"]["data"] or "errors" in answers["jishi"]:
-                pairs = zip(answers["jishi"]["data"]["orders"]["edges"], answers["baseline"]["data"]["orders"]["edges"],
-                            strict=False)
-                first = next(((a, b) for a, b in pairs if a != b), (answers["jishi"], answers["baseline"]))
-                raise RuntimeError(f"{workload}: Jishi and the baseline answer differently, first at: {first}")
+                shown = {name: orjson.dumps(a)[:600].decode() for name, a in answers.items()}
+                raise RuntimeError(f"{workload}: Jishi and the baseline answer differently: {shown}")
             for url, headers in contestants.values():  # warm-up
                 wrk(url, body, headers, seconds=1, connections=connections)
-            samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contestants}
+            samples: dict[str, list[tuple[float, ...]]] = {name: [] for name in contestants}
+            pids = {"jishi": jishi.pid, "baseline": baseline.pid}
             for _ in range(rounds):  # interleaved
                 for name, (url, headers) in contestants.items():
-                    samples[name].append(wrk(url, body, headers, seconds=seconds, connections=connections))
-            medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(3))
+                    app_before, db_before = _cpu_seconds([pids[name]]), _cpu_seconds(_postgres_pids())
+                    rps, p50, p99, count = wrk(url, body, headers, seconds=seconds, connections=connections)
+                    app_cpu = (_cpu_seconds([pids[name]]) - app_before) * 1000 / max(count, 1)
+                    db_cpu = (_cpu_seconds(_postgres_pids()) - db_before) * 1000 / max(count, 1)
+                    samples[name].append((rps, p50, p99, app_cpu, db_cpu))
+            medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(5))
                        for name, runs in samples.items()}
             base_rps = medians["baseline"][0]
-            for name, (rps, p50, p99) in medians.items():
+            for name, (rps, p50, p99, app_cpu, db_cpu) in medians.items():
                 results.append(Result(workload, name, round(rps, 1), round(p50, 2), round(p99, 2),
-                                      round(rps / base_rps, 3) if name == "jishi" and base_rps else None))
+                                      round(rps / base_rps, 3) if name == "jishi" and base_rps else None,
+                                      round(app_cpu, 2), round(db_cpu, 2)))
     finally:
         _stop(jishi)
         _stop(baseline)
@@ -211,14 +244,14 @@ def _report(results: list[Result], out_dir: Path, **conditions: object) -> None:
     with (out_dir / "results.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["workload", "contestant", "requests_per_second", "p50_ms", "p99_ms",
-                         "ratio_to_baseline"])
+                         "ratio_to_baseline", "app_cpu_ms_per_request", "db_cpu_ms_per_request"])
         for r in results:
             writer.writerow([r.workload, r.contestant, r.requests_per_second, r.p50_ms, r.p99_ms,
-                             "" if r.ratio is None else r.ratio])
-    lines = ["| workload | contestant | requests/s | p50 ms | p99 ms | ratio to baseline |",
-             "|---|---|---|---|---|---|"]
+                             "" if r.ratio is None else r.ratio, r.app_cpu_ms, r.db_cpu_ms])
+    lines = ["| workload | contestant | requests/s | p50 ms | p99 ms | ratio to baseline | app CPU ms/req | "
+             "PostgreSQL CPU ms/req |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r.workload} | {r.contestant} | {r.requests_per_second} | {r.p50_ms} | {r.p99_ms} | "
-              f"{'' if r.ratio is None else r.ratio} |" for r in results]
+              f"{'' if r.ratio is None else r.ratio} | {r.app_cpu_ms} | {r.db_cpu_ms} |" for r in results]
     header = ", ".join(f"{k} {v}" for k, v in conditions.items())
     (out_dir / "results.md").write_text(f"Conditions: {header}.\n\n" + "\n".join(lines) + "\n",
                                         encoding="utf-8")

@@ -84,8 +84,7 @@ async def csv_upload(request: Request, importer, *, module: str, permission: str
     accepted = inspect.signature(importer).parameters
     for query_name, keyword in (("idempotencyKey", "idempotency_key"), ("assign", "assign")):
         if query_name in request.query_params and keyword in accepted:
-            extra[keyword] = request.query_params[query_name].lower() if keyword == "assign" else \
-                request.query_params[query_name]
+            extra[keyword] = request.query_params[query_name]
     try:
         async with tenant_call(request, module=module, permission=permission) as call:
             report = await importer(

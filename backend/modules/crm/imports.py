@@ -188,6 +188,7 @@ async def import_leads(session: AsyncSession, *, lines: Iterable[str], mapping: 
     from backend.modules.crm.lead_rules import LeadRouter
     from backend.modules.crm.models import Lead
 
+    assign = assign.lower()
     if assign not in ("uploader", "rules"):
         raise DomainError("INVALID_ASSIGN", "Assign new leads to the UPLOADER or by the RULES.", "assign")
     report = await _start(session, mode, dry_run)

@@ -90,6 +90,18 @@ async def update_settings(session: AsyncSession, *, invoice_on: str | None = Non
     return await settings_of(session)
 
 
+async def _once(session: AsyncSession, scope: str, key: str, request: dict, model: Any, run: Any) -> Any:
+    """``run()`` once per key (core.idempotency); a repeat loads the row it made."""
+    from backend.core import idempotency
+
+    async def load(stored: dict) -> Any:
+        return (await session.execute(select(model).where(model.tenant_id == tenant_of(session),
+                                                          model.id == uuid.UUID(stored["id"])))).scalar_one()
+
+    return await idempotency.once(session, scope=scope, key=key, request=request, run=run,
+                                  dump=lambda row: {"id": str(row.id)}, load=load)
+
+
 # --- invoices ---------------------------------------------------------------------------------------------
 
 
@@ -153,9 +165,18 @@ async def _currency_and_rate(session: AsyncSession, currency: str | None, rate: 
 async def create_invoice(session: AsyncSession, *, customer_id: uuid.UUID, lines: list[InvoiceLineInput],
                          order_id: uuid.UUID | None = None, notes: str | None = None,
                          due_date: date | None = None, currency: str | None = None,
-                         exchange_rate: Any = None) -> Invoice:
+                         exchange_rate: Any = None, idempotency_key: str | None = None) -> Invoice:
     """A DRAFT invoice for a CRM customer (the CRM must be on), in the base currency or another one
-    with its exchange rate (kept on the invoice; the ledger is in the base currency)."""
+    with its exchange rate (kept on the invoice; the ledger is in the base currency). A repeated
+    ``idempotency_key`` answers the first invoice."""
+    if idempotency_key is not None:
+        request = {"customer": str(customer_id), "order": str(order_id), "currency": currency,
+                   "rate": str(exchange_rate), "due": str(due_date), "notes": notes,
+                   "lines": [[x.description, str(x.quantity), str(x.unit_price), str(x.tax_rate), str(x.product_id),
+                              str(x.account_id)] for x in lines]}
+        return await _once(session, "finance.invoice_create", idempotency_key, request, Invoice, lambda: create_invoice(
+            session, customer_id=customer_id, lines=lines, order_id=order_id, notes=notes, due_date=due_date,
+            currency=currency, exchange_rate=exchange_rate))
     from backend.modules.crm import service as crm
 
     await platform.ensure_module_enabled(session, "finance")
@@ -335,8 +356,18 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
                          received_on: date | None = None, reference: str | None = None,
                          allocations: list[tuple[uuid.UUID, Any]] | None = None,
                          stripe_payment_intent: str | None = None, actor: uuid.UUID | None = None,
-                         currency: str | None = None, exchange_rate: Any = None) -> Payment:
-    """Record money received from a customer; see the module docstring. Emits ``payment.recorded``."""
+                         currency: str | None = None, exchange_rate: Any = None,
+                         idempotency_key: str | None = None) -> Payment:
+    """Record money received from a customer; see the module docstring. Emits ``payment.recorded``.
+    A repeated ``idempotency_key`` answers the first payment."""
+    if idempotency_key is not None:
+        request = {"customer": str(customer_id), "amount": str(amount), "method": method, "currency": currency,
+                   "rate": str(exchange_rate), "on": str(received_on), "reference": reference,
+                   "allocations": None if allocations is None else [[str(i), str(a)] for i, a in allocations]}
+        return await _once(session, "finance.payment_record", idempotency_key, request, Payment, lambda: record_payment(
+            session, customer_id=customer_id, amount=amount, method=method, received_on=received_on,
+            reference=reference, allocations=allocations, stripe_payment_intent=stripe_payment_intent, actor=actor,
+            currency=currency, exchange_rate=exchange_rate))
     from backend.modules.crm import service as crm
 
     await platform.ensure_module_enabled(session, "finance")
@@ -425,8 +456,6 @@ async def record_payment(session: AsyncSession, *, customer_id: uuid.UUID, amoun
 
 async def overdue_total(session: AsyncSession, *, customer_id: uuid.UUID, today: date | None = None) -> Decimal:
     """What the customer owes on invoices past their due date (orders' approval rules ask this)."""
-    from sqlalchemy import func
-
     return Decimal(await session.scalar(select(func.coalesce(func.sum(
         _invoice.c.total - _invoice.c.amount_paid - _invoice.c.amount_credited), 0)).where(
         _invoice.c.tenant_id == tenant_of(session), _invoice.c.customer_id == customer_id,
@@ -465,8 +494,6 @@ class Standing:
 
 
 async def standing(session: AsyncSession, *, customer_id: uuid.UUID) -> Standing:
-    from sqlalchemy import func
-
     from backend.modules.finance.models import CreditLimit
 
     limit_table = CreditLimit.__table__

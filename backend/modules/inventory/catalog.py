@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, literal, or_, select
@@ -311,6 +310,3 @@ def products_query(tenant_id: uuid.UUID, flt: ProductFilter | None = None) -> Se
         stmt = stmt.where(_product.c.custom_fields.contains(flt.custom_fields))
     return stmt
 
-
-def as_decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -51,10 +51,9 @@ async def seed(session: AsyncSession) -> None:
             barcode=f"69{rng.randint(10**10, 10**11 - 1)}",
             custom_fields={"origin": rng.choice(["Hangzhou", "Fujian", "Yunnan", "Jingdezhen", "Yixing"])}))
         products.append(product)
-    service = await inventory.create_product(session, values=inventory.ProductFields(
+    await inventory.create_product(session, values=inventory.ProductFields(
         sku="SVC-TASTING", name="Tea tasting session (2 hours)", type="service", unit="hour",
         list_price=Decimal(380), tax_category="services", category_id=root.id))
-    del service
     lines = []
     for n, product in enumerate(products):
         for warehouse, share in ((main, 1), (south, 2)):

@@ -201,9 +201,10 @@ async def _write_moves(session: AsyncSession, changes: list[Change], *, group_id
                      "warehouse_id": c.warehouse_id, "kind": c.kind, "quantity": c.on_hand, "unit_cost": cost,
                      "value": round_money(c.on_hand * cost, currency), "source_id": source_id, "group_id": group_id,
                      "reason": reason, "actor_id": actor_id, "created_at": now})
-    if rows:
-        await session.execute(insert(_move), rows)
-    return await moves_by_ids(session, [r["id"] for r in rows])
+    if not rows:
+        return []
+    # RETURNING in the parameters' order: the rows as written, without reading them back
+    return list(await session.execute(insert(_move).returning(*_move.c, sort_by_parameter_order=True), rows))
 
 
 async def moves_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Any]:
@@ -220,19 +221,13 @@ async def _emit_moves(session: AsyncSession, event_type: EventType, moves: list[
     currency = await currency_of(session)
     lines = [{"productId": to_global_id("Product", m.product_id),
               "warehouseId": to_global_id("Warehouse", m.warehouse_id), "quantity": _plain(m.quantity),
-              "unitCost": _plain(m.unit_cost), "value": str(value_of(m, currency))}
+              "unitCost": _plain(m.unit_cost), "value": str(m.value)}
              for m in moves]
-    total = sum((value_of(m, currency) for m in moves), Decimal(0))
+    total = sum((m.value for m in moves), Decimal(0))
     if event_type is inv_events.STOCK_SHIPPED:
         total = -total  # the cost of what left, as a positive amount
     await events.emit(session, event_type, aggregate_id=to_global_id("StockMove", moves[0].id),
                       payload={**extra, "moves": lines, "value": str(total), "currencyCode": currency})
-
-
-def value_of(move: Any, currency: str) -> Decimal:
-    """The move's value as stored (rounded once, when it was written)."""
-    del currency
-    return move.value
 
 
 async def _replay(session: AsyncSession, stored: dict) -> Posted:

@@ -494,29 +494,15 @@ class Mutation:
         ctx: RequestContext = info.context
 
         async def operation() -> InvoicePayload:
-            from backend.core import idempotency
-
-            session = ctx.require_tenant_session()
-
-            async def run():  # type: ignore[no-untyped-def]
-                return await finance.create_invoice(
-                    session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
-                    currency=input.currency_code, exchange_rate=input.exchange_rate,
-                    due_date=input.due_date, notes=input.notes, lines=[finance.InvoiceLineInput(
-                        description=x.description, quantity=x.quantity, unit_price=x.unit_price, tax_rate=x.tax_rate,
-                        product_id=decode_id(x.product_id, "Product", field=["lines", str(i), "productId"])
-                        if x.product_id else None,
-                        account_id=decode_id(x.account_id, "Account", field=["lines", str(i), "accountId"])
-                        if x.account_id else None) for i, x in enumerate(input.lines)])
-
-            async def load(stored: dict):  # type: ignore[no-untyped-def]
-                return await finance.get_invoice(session, invoice_id=uuid.UUID(stored["invoiceId"]))
-
-            invoice = await idempotency.once(
-                session, scope="finance.invoice_create", key=input.idempotency_key, run=run, load=load,
-                dump=lambda i: {"invoiceId": str(i.id)}, request={"customer": input.customer_id,
-                                                                   "currency": input.currency_code, "lines": [
-                    [x.description, str(x.quantity), str(x.unit_price), str(x.tax_rate)] for x in input.lines]})
+            invoice = await finance.create_invoice(
+                ctx.require_tenant_session(), customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
+                currency=input.currency_code, exchange_rate=input.exchange_rate, idempotency_key=input.idempotency_key,
+                due_date=input.due_date, notes=input.notes, lines=[finance.InvoiceLineInput(
+                    description=x.description, quantity=x.quantity, unit_price=x.unit_price, tax_rate=x.tax_rate,
+                    product_id=decode_id(x.product_id, "Product", field=["lines", str(i), "productId"])
+                    if x.product_id else None,
+                    account_id=decode_id(x.account_id, "Account", field=["lines", str(i), "accountId"])
+                    if x.account_id else None) for i, x in enumerate(input.lines)])
             return InvoicePayload(invoice=(await load_invoices(ctx, [invoice.id]))[invoice.id])
 
         return await run_mutation(info, InvoicePayload, operation, input)
@@ -549,29 +535,13 @@ class Mutation:
         ctx: RequestContext = info.context
 
         async def operation() -> PaymentPayload:
-            from backend.core import idempotency
-
-            session = ctx.require_tenant_session()
-
-            async def run():  # type: ignore[no-untyped-def]
-                return await finance.record_payment(
-                    session, customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
-                    amount=input.amount, method=input.method.value, received_on=input.received_on,
-                    currency=input.currency_code, exchange_rate=input.exchange_rate,
-                    reference=input.reference, actor=_actor(ctx), allocations=None if input.allocations is None else [
-                        (decode_id(x.invoice_id, "Invoice", field=["allocations", str(i), "invoiceId"]), x.amount)
-                        for i, x in enumerate(input.allocations)])
-
-            async def load(stored: dict):  # type: ignore[no-untyped-def]
-                return (await session.execute(select(Payment).where(
-                    Payment.tenant_id == ctx.principal.tenant_id,  # type: ignore[union-attr]
-                    Payment.id == uuid.UUID(stored["paymentId"])))).scalar_one()
-
-            payment = await idempotency.once(
-                session, scope="finance.payment_record", key=input.idempotency_key, run=run, load=load,
-                dump=lambda p: {"paymentId": str(p.id)},
-                request={"customer": input.customer_id, "amount": str(input.amount), "method": input.method.value,
-                         "allocations": [[x.invoice_id, str(x.amount)] for x in input.allocations or []]})
+            payment = await finance.record_payment(
+                ctx.require_tenant_session(), customer_id=decode_id(input.customer_id, "Customer", field="customerId"),
+                amount=input.amount, method=input.method.value, received_on=input.received_on,
+                currency=input.currency_code, exchange_rate=input.exchange_rate, idempotency_key=input.idempotency_key,
+                reference=input.reference, actor=_actor(ctx), allocations=None if input.allocations is None else [
+                    (decode_id(x.invoice_id, "Invoice", field=["allocations", str(i), "invoiceId"]), x.amount)
+                    for i, x in enumerate(input.allocations)])
             return PaymentPayload(payment=(await load_payments(ctx, [payment.id]))[payment.id])
 
         return await run_mutation(info, PaymentPayload, operation, input)

@@ -234,3 +234,11 @@ async def test_an_invoice_in_another_currency_posts_the_exchange_difference(book
     assert await books.balance("fx") == "-16.67"
     tb = await books.trial_balance()
     assert tb["totalDebit"] == tb["totalCredit"]
+    # A page mixing currencies: each invoice's lines are in that invoice's currency (one batch loads them).
+    r = await books("""mutation($c: ID!) { invoiceCreate(input: {customerId: $c, lines: [{description: "Cup",
+        quantity: "1", unitPrice: "5"}]}) { invoice { id } } }""", {"c": customer})
+    r = await books("{ invoices(first: 10) { nodes { total { currencyCode } lines { unitPrice { currencyCode } "
+                    "total { amount currencyCode } } } } }")
+    shown = sorted((i["total"]["currencyCode"], [line["unitPrice"]["currencyCode"] for line in i["lines"]])
+                   for i in r["data"]["invoices"]["nodes"])
+    assert shown == [("EUR", ["EUR"]), ("USD", ["USD"])]

@@ -102,8 +102,14 @@ def _jlines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[n
 
 
 def _ilines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_iline).where(_iline.c.tenant_id == tenant_id, _iline.c.invoice_id.in_(keys))
-            .order_by(_iline.c.position))
+    # Each line brings its invoice's currency: one batch can mix invoices in several currencies.
+    same = (_invoice.c.tenant_id == _iline.c.tenant_id) & (_invoice.c.id == _iline.c.invoice_id)
+    return (select(_iline, _invoice.c.currency).join(_invoice, same)
+            .where(_iline.c.tenant_id == tenant_id, _iline.c.invoice_id.in_(keys)).order_by(_iline.c.position))
+
+
+def _invoice_line_of_row(r) -> InvoiceLineType:  # type: ignore[no-untyped-def]
+    return InvoiceLineType.from_row(r, r.currency)
 
 
 def _entries_by_source_stmt(tenant_id: uuid.UUID, keys: list[str]):  # type: ignore[no-untyped-def]
@@ -234,9 +240,7 @@ class InvoiceType(Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[InvoiceLineType]:
-        currency = self.currency
-        return await grouped_loader(info.context, "invoice_id", _ilines_stmt,
-                                    lambda r: InvoiceLineType.from_row(r, currency)).load(self.pk)
+        return await grouped_loader(info.context, "invoice_id", _ilines_stmt, _invoice_line_of_row).load(self.pk)
 
     @strawberry.field
     async def customer(self, info: Info) -> CustomerType | None:

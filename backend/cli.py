@@ -77,7 +77,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, migrate: bool
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir)
     typer.echo(f"Jishi serving on http://{host}:{port}/graphql ({workers} worker{'s' if workers > 1 else ''})")
     uvicorn.run(
-        "backend.app:create_app",
+        "backend.app:serving_app",
         factory=True,
         host=host,
         port=port,
@@ -138,6 +138,13 @@ def _ensure_keys(settings: Settings) -> None:
 
 
 # --- tenants ----------------------------------------------------------------------------------------
+
+
+def _migrate_first() -> None:
+    """Apply migrations (and create the runtime role) before work that needs the schema."""
+    from backend.core.bootstrap import prepare_database
+
+    asyncio.run(prepare_database(_settings(), run_migrations=True))
 
 
 def _with_database(work: Callable[[Database], Awaitable[T]]) -> T:
@@ -560,6 +567,7 @@ def bench_data(
     registry = installed_modules()
     import_module_parts(registry)
     started = time.monotonic()
+    _migrate_first()
     tenants = _with_database(lambda db: generate(db, registry, scale=SCALES[scale]))
     typer.echo(f"{len(tenants)} bench tenant(s) ready at scale {scale!r} in {time.monotonic() - started:.1f} s: "
                + ", ".join(str(t) for t in tenants))
@@ -583,3 +591,32 @@ def bench_run(
         return
     typer.echo((out / "results.md").read_text(encoding="utf-8"))
     del results
+
+
+@bench_app.command("profile")
+def bench_profile(
+    workload: Annotated[str, typer.Option(help="r1 or r3.")] = "r1",
+    requests: Annotated[int, typer.Option(help="Measured requests, one after another.", min=1)] = 300,
+    scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
+    profiler: Annotated[bool, typer.Option(help="Print a pyinstrument profile (pip install -e '.[bench]').")] = True,
+) -> None:
+    """Time one workload in process (no network) and show where the time goes."""
+    from backend.core.bootstrap import prepare_database
+    from backend.modules.registry import import_module_parts, installed_modules
+    from infra.bench.dataset import SCALES, generate
+    from infra.bench.profile import profile
+    from infra.bench.run import WORKLOADS, _an_order
+
+    if workload not in WORKLOADS:
+        _fail(f"Workloads: {', '.join(WORKLOADS)}.")
+    settings = _settings()
+    owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
+    registry = installed_modules()
+    import_module_parts(registry)
+    tenant = _with_database(lambda db: generate(db, registry, scale=SCALES[scale]))[0]
+    result = asyncio.run(profile(settings, owner_url, workload=workload, requests=requests,
+                                 order_id=_an_order(owner_url, tenant), with_profiler=profiler))
+    if result.text:
+        typer.echo(result.text)
+    typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per request, "
+               f"{result.statements_per_request:.1f} SQL statements per request ({requests} requests, in process)")

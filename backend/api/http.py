@@ -37,6 +37,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from backend.api.context import RequestContext
 from backend.api.errors import format_error
+from backend.api.executor import CompiledExecutor
 from backend.api.limits import actual_cost, analyze, count_aliases
 from backend.api.ratelimit import bucket_key, build_buckets
 from backend.api.schema import ApiSchema
@@ -101,6 +102,7 @@ class GraphQLEndpoint:
             self.rules.append(NoSchemaIntrospectionCustomRule)
         self._documents = _LRU(1024)
         self._validations = _LRU(1024)
+        self.executor = CompiledExecutor(schema.graphql) if settings.compiled_execution else None
         self._ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None
         self.buckets = build_buckets(size=settings.cost_bucket_size, rate=settings.cost_restore_rate,
                                      redis_url=settings.redis_url)
@@ -281,21 +283,23 @@ class GraphQLEndpoint:
                              nodes=self.schema.nodes, principal=principal, session=None, request_id=request_id)
         try:
             if principal is None:
-                result = await self._execute_operation(document, params, ctx)
+                result = await self._execute_operation(document, operation, params, ctx)
             else:
                 async with db.sessionmaker() as session, session.begin():
                     if principal.tenant_id is not None:
                         await set_tenant(session, principal.tenant_id)
                         await scope_session(session, principal)
                     ctx.session = session
-                    result = await self._execute_operation(document, params, ctx)
+                    result = await self._execute_operation(document, operation, params, ctx)
         except Exception as exc:  # commit failures and the like: nothing was written
             error = GraphQLError("commit failed", original_error=exc)
             return self._response({"errors": [format_error(error, request_id)], "data": None,
                                    "extensions": extensions}, 500, media), "internal"
 
-        actual = actual_cost(self.schema.graphql, document, operation, result.data,
-                             default_list_size=self.settings.default_list_size)
+        actual = getattr(result, "cost", None)
+        if actual is None or result.errors:  # the executor counts what it built; errors may have nulled some
+            actual = actual_cost(self.schema.graphql, document, operation, result.data,
+                                 default_list_size=self.settings.default_list_size)
         extensions["cost"]["actualQueryCost"] = actual
         if key is not None and actual < analysis.cost:
             bucket = await self.buckets.refund(key, analysis.cost - actual)
@@ -312,7 +316,11 @@ class GraphQLEndpoint:
         outcome = "ok" if not result.errors else "partial" if result.data else "error"
         return self._response(body, status, media), outcome
 
-    async def _execute_operation(self, document: DocumentNode, params: _Params, ctx: RequestContext) -> Any:
+    async def _execute_operation(self, document: DocumentNode, operation: OperationDefinitionNode, params: _Params,
+                                 ctx: RequestContext) -> Any:
+        if self.executor is not None and self.executor.handles(document, operation):
+            cache_key = (params.query, params.operation_name) if len(params.query) <= _CACHEABLE_QUERY_CHARS else None
+            return await self.executor.execute(document, operation, params.variables, ctx, cache_key=cache_key)
         result = graphql.execute(
             self.schema.graphql,
             document,

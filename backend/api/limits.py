@@ -194,7 +194,8 @@ def actual_cost(
             if _is_connection(named):
                 total += 2 + cost(field.selection_set, named, item)
             elif isinstance(item, list):
-                total += sum(1 + cost(field.selection_set, _concrete(named, element), element) for element in item)
+                total += sum(1 + cost(field.selection_set, _concrete(named, element), element) for element in item
+                             if element is not None)
             else:
                 total += 1 + cost(field.selection_set, _concrete(named, item), item)
         return total

@@ -16,6 +16,9 @@ def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID,
                    make: Callable[[Any], Any]) -> DataLoader[uuid.UUID, list[Any]]:
     """Lists keyed by the column ``key`` (a foreign key): ``stmt_for(tenant_id, keys)`` selects the
     rows of the whole batch, ``make(row)`` turns one into its GraphQL object."""
+    found = ctx.loaders.get(("grouped", key, stmt_for))
+    if found is not None:  # called once per parent object: the common case returns here
+        return found
 
     async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
         groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -29,6 +32,9 @@ def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID,
 def by_id_loader(ctx: RequestContext, name: str,
                  fetch: Callable[[RequestContext, list[uuid.UUID]], Any]) -> DataLoader[uuid.UUID, Any]:
     """Objects by primary key: ``await fetch(ctx, keys)`` answers ``{id: object}`` for the batch."""
+    found = ctx.loaders.get(name)
+    if found is not None:
+        return found
 
     async def load(keys: list[uuid.UUID]) -> list[Any]:
         found = await fetch(ctx, list(keys))

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -195,6 +196,7 @@ class Database:
             max_overflow=max_overflow,
             pool_pre_ping=False,
             connect_args=connect_args,
+            json_deserializer=orjson.loads,  # jsonb columns: several per row on large pages
         )
         self.owner_url = to_async_url(owner_url) if owner_url is not None else None
         self._owner_engine: AsyncEngine | None = None

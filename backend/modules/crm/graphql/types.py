@@ -19,6 +19,7 @@ from backend.api.gates import cross_module_field
 from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
+from backend.api.rows import RowObject
 from backend.core.ids import to_global_id
 from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineStage, TimelineEntry
 from backend.modules.platform.graphql.types import UserType, user_loader
@@ -241,7 +242,7 @@ class TimelineEntryType:
 
 
 @strawberry.type(name="Customer")
-class CustomerType(Node):
+class CustomerType(RowObject, Node):
     id: strawberry.ID
     kind: CustomerKind
     name: str
@@ -264,13 +265,7 @@ class CustomerType(Node):
 
     @classmethod
     def from_row(cls, r) -> CustomerType:  # type: ignore[no-untyped-def]
-        return cls(id=to_global_id("Customer", r.id), kind=CustomerKind(r.kind), name=r.name, email=r.email,
-                   phone=r.phone, website=r.website, industry=r.industry, tags=list(r.tags or []),
-                   status=CustomerStatus(r.status), source=r.source, external_reference=r.external_ref,
-                   billing_address=r.billing_address, shipping_address=r.shipping_address,
-                   archived=r.archived_at is not None, custom_fields=r.custom_fields or {},
-                   created_at=r.created_at, updated_at=r.updated_at, pk=r.id,
-                   owner_pk=r.owner_id)
+        return cls.lazy(r)
 
     @strawberry.field
     async def owner(self, info: Info) -> UserType | None:
@@ -328,3 +323,16 @@ class CustomerType(Node):
                                        _activity.c.customer_id == self.pk)
         return await keyset_page(ctx.session, stmt, args=page_args(first, after), id_col=_activity.c.id,  # type: ignore[arg-type]
                                  sort_col=_activity.c.created_at, descending=True, to_node=ActivityType.from_row)
+
+
+CustomerType.computes(
+    id=lambda r, k: to_global_id("Customer", r.id), kind=lambda r, k: CustomerKind(r.kind), name=lambda r, k: r.name,
+    email=lambda r, k: r.email, phone=lambda r, k: r.phone, website=lambda r, k: r.website,
+    industry=lambda r, k: r.industry, tags=lambda r, k: list(r.tags or []),
+    status=lambda r, k: CustomerStatus(r.status),
+    source=lambda r, k: r.source, external_reference=lambda r, k: r.external_ref,
+    billing_address=lambda r, k: r.billing_address, shipping_address=lambda r, k: r.shipping_address,
+    archived=lambda r, k: r.archived_at is not None, custom_fields=lambda r, k: r.custom_fields or {},
+    created_at=lambda r, k: r.created_at, updated_at=lambda r, k: r.updated_at, pk=lambda r, k: r.id,
+    owner_pk=lambda r, k: r.owner_id,
+)

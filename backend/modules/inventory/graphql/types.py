@@ -16,6 +16,7 @@ from backend.api.context import RequestContext
 from backend.api.loaders import by_id_loader, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
+from backend.api.rows import RowObject
 from backend.core.ids import to_global_id
 from backend.modules.inventory.catalog import currency_of
 from backend.modules.inventory.models import Category, Product, StockLevel, StockMove, Warehouse
@@ -172,7 +173,7 @@ class StockLevelType:
 
 
 @strawberry.type(name="Product")
-class ProductNode(Node):
+class ProductNode(RowObject, Node):
     id: strawberry.ID
     sku: str
     name: str
@@ -193,12 +194,7 @@ class ProductNode(Node):
 
     @classmethod
     def from_row(cls, r, currency: str) -> ProductNode:  # type: ignore[no-untyped-def]
-        return cls(id=to_global_id("Product", r.id), sku=r.sku, name=r.name, description=r.description,
-                   type=ProductKind(r.type), unit=r.unit, barcode=r.barcode,
-                   unit_price=MoneyType.of(r.list_price, currency), cost=MoneyType.of(r.cost, currency),
-                   tax_category=r.tax_category, image_url=r.image_url, active=r.active,
-                   custom_fields=r.custom_fields or {}, created_at=r.created_at, updated_at=r.updated_at, pk=r.id,
-                   category_pk=r.category_id)
+        return cls.lazy(r, currency=currency)
 
     @strawberry.field
     async def category(self, info: Info) -> CategoryType | None:
@@ -207,6 +203,17 @@ class ProductNode(Node):
     @strawberry.field(description="Per warehouse where the product has or had stock (default warehouse first).")
     async def stock_levels(self, info: Info) -> list[StockLevelType]:
         return await grouped_loader(info.context, "product_id", _levels_stmt, StockLevelType.from_row).load(self.pk)
+
+
+ProductNode.computes(
+    id=lambda r, k: to_global_id("Product", r.id), sku=lambda r, k: r.sku, name=lambda r, k: r.name,
+    description=lambda r, k: r.description, type=lambda r, k: ProductKind(r.type), unit=lambda r, k: r.unit,
+    barcode=lambda r, k: r.barcode, unit_price=lambda r, k: MoneyType.of(r.list_price, k["currency"]),
+    cost=lambda r, k: MoneyType.of(r.cost, k["currency"]), tax_category=lambda r, k: r.tax_category,
+    image_url=lambda r, k: r.image_url, active=lambda r, k: r.active,
+    custom_fields=lambda r, k: r.custom_fields or {}, created_at=lambda r, k: r.created_at,
+    updated_at=lambda r, k: r.updated_at, pk=lambda r, k: r.id, category_pk=lambda r, k: r.category_id,
+)
 
 
 @strawberry.type(name="StockMove", description="One change of on-hand stock. Moves are never edited or deleted.")

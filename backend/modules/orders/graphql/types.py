@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from backend.api.gates import cross_module_field
 from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
+from backend.api.rows import RowObject
 from backend.core.ids import to_global_id
 from backend.modules.crm.graphql.customers import customer_loader, load_contacts
 from backend.modules.crm.graphql.types import ContactType, CustomerType
@@ -75,7 +77,9 @@ class FulfillmentStatus(Enum):
 
 
 def _lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return select(_line).where(_line.c.tenant_id == tenant_id, _line.c.order_id.in_(keys)).order_by(_line.c.position)
+    same = (_order.c.tenant_id == _line.c.tenant_id) & (_order.c.id == _line.c.order_id)
+    return (select(_line, _order.c.currency).join(_order, same)
+            .where(_line.c.tenant_id == tenant_id, _line.c.order_id.in_(keys)).order_by(_line.c.position))
 
 
 def _events_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
@@ -117,7 +121,7 @@ async def load_order_lines(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uu
 
 
 @strawberry.type(name="OrderLine")
-class OrderLineType(Node):
+class OrderLineType(RowObject, Node):
     id: strawberry.ID
     position: int
     sku: str = strawberry.field(description="As ordered.")
@@ -140,22 +144,29 @@ class OrderLineType(Node):
 
     @classmethod
     def from_row(cls, r, currency: str) -> OrderLineType:  # type: ignore[no-untyped-def]
-        def money(amount: Decimal) -> MoneyType:
-            return MoneyType.of(amount, currency)
-
-        return cls(id=to_global_id("OrderLine", r.id), position=r.position, sku=r.sku, name=r.name,
-                   quantity=show(r.quantity), unit_price=money(r.unit_price),
-                   discount_percent=show(r.discount) if r.discount_kind == "percent" else None,
-                   discount_amount=money(r.discount) if r.discount_kind == "amount" else None,
-                   tax_rate=show(r.tax_rate), subtotal=money(r.line_subtotal), discount=money(r.line_discount),
-                   tax=money(r.line_tax), total=money(r.line_total), reserved=show(r.reserved),
-                   shipped=show(r.shipped), delivered=show(r.delivered), cancelled=show(r.cancelled),
-                   backordered=show(max(r.quantity - r.cancelled - r.shipped - r.reserved, Decimal(0))),
-                   product_pk=r.product_id)
+        return cls.lazy(r, currency=currency)
 
     @strawberry.field
     async def product(self, info: Info) -> ProductNode | None:
         return await product_loader(info.context).load(self.product_pk)
+
+
+def _line_money(column: str) -> Callable[[Any, dict[str, Any]], MoneyType]:
+    return lambda r, k: MoneyType.of(getattr(r, column), k["currency"])
+
+
+OrderLineType.computes(
+    id=lambda r, k: to_global_id("OrderLine", r.id), position=lambda r, k: r.position, sku=lambda r, k: r.sku,
+    name=lambda r, k: r.name, quantity=lambda r, k: show(r.quantity), unit_price=_line_money("unit_price"),
+    discount_percent=lambda r, k: show(r.discount) if r.discount_kind == "percent" else None,
+    discount_amount=lambda r, k: MoneyType.of(r.discount, k["currency"]) if r.discount_kind == "amount" else None,
+    tax_rate=lambda r, k: show(r.tax_rate), subtotal=_line_money("line_subtotal"),
+    discount=_line_money("line_discount"), tax=_line_money("line_tax"), total=_line_money("line_total"),
+    reserved=lambda r, k: show(r.reserved), shipped=lambda r, k: show(r.shipped),
+    delivered=lambda r, k: show(r.delivered), cancelled=lambda r, k: show(r.cancelled),
+    backordered=lambda r, k: show(max(r.quantity - r.cancelled - r.shipped - r.reserved, Decimal(0))),
+    product_pk=lambda r, k: r.product_id,
+)
 
 
 @strawberry.type(name="OrderEvent", description="A status change of an order.")
@@ -310,7 +321,7 @@ async def load_returns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.U
 
 
 @strawberry.type(name="Order")
-class OrderType(Node):
+class OrderType(RowObject, Node):
     id: strawberry.ID
     number: str
     status: OrderStatus
@@ -345,20 +356,7 @@ class OrderType(Node):
 
     @classmethod
     def from_row(cls, r) -> OrderType:  # type: ignore[no-untyped-def]
-        def money(amount: Decimal) -> MoneyType:
-            return MoneyType.of(amount, r.currency)
-
-        return cls(id=to_global_id("Order", r.id), number=r.number, status=OrderStatus(r.status),
-                   channel=OrderChannel(r.channel), currency_code=r.currency, subtotal=money(r.subtotal),
-                   discount_total=money(r.discount_total), tax_total=money(r.tax_total),
-                   shipping_total=money(r.shipping_total), total=money(r.total), billing_address=r.billing_address,
-                   shipping_address=r.shipping_address, requested_delivery_date=r.requested_delivery_date,
-                   notes=r.notes, rejection_reason=r.rejection_reason, cancel_reason=r.cancel_reason,
-                   tracking_token=r.tracking_token, created_at=r.created_at, updated_at=r.updated_at,
-                   submitted_at=r.submitted_at, approved_at=r.approved_at, shipped_at=r.shipped_at,
-                   delivered_at=r.delivered_at, completed_at=r.completed_at, cancelled_at=r.cancelled_at, pk=r.id,
-                   customer_pk=r.customer_id, contact_pk=r.contact_id, owner_pk=r.owner_id,
-                   assignee_pk=r.assignee_id, opportunity_pk=r.opportunity_id)
+        return cls.lazy(r)
 
     @strawberry.field(description="The customer-facing tracking page: no sign-in, shows only number, status "
                                   "and shipments.")
@@ -377,9 +375,7 @@ class OrderType(Node):
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLineType]:
-        currency = self.currency_code
-        return await grouped_loader(info.context, "order_id", _lines_stmt,
-                                    lambda r: OrderLineType.from_row(r, currency)).load(self.pk)
+        return await grouped_loader(info.context, "order_id", _lines_stmt, _line_of_row).load(self.pk)
 
     @strawberry.field(description="Every status change: who, when, from, to, note.")
     async def events(self, info: Info) -> list[OrderEventType]:
@@ -425,6 +421,32 @@ class OrderType(Node):
     @strawberry.field
     def opportunity_id(self) -> strawberry.ID | None:
         return strawberry.ID(to_global_id("Opportunity", self.opportunity_pk)) if self.opportunity_pk else None
+
+
+def _line_of_row(r) -> OrderLineType:  # type: ignore[no-untyped-def]
+    return OrderLineType.from_row(r, r.currency)  # the batch mixes orders: each line brings its order's currency
+
+
+def _order_money(column: str) -> Callable[[Any, dict[str, Any]], MoneyType]:
+    return lambda r, k: MoneyType.of(getattr(r, column), r.currency)
+
+
+def _column(name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    return lambda r, k: getattr(r, name)
+
+
+OrderType.computes(
+    id=lambda r, k: to_global_id("Order", r.id), status=lambda r, k: OrderStatus(r.status),
+    channel=lambda r, k: OrderChannel(r.channel), currency_code=_column("currency"),
+    subtotal=_order_money("subtotal"), discount_total=_order_money("discount_total"),
+    tax_total=_order_money("tax_total"), shipping_total=_order_money("shipping_total"), total=_order_money("total"),
+    pk=_column("id"), customer_pk=_column("customer_id"), contact_pk=_column("contact_id"),
+    owner_pk=_column("owner_id"), assignee_pk=_column("assignee_id"), opportunity_pk=_column("opportunity_id"),
+    **{name: _column(name) for name in (
+        "number", "billing_address", "shipping_address", "requested_delivery_date", "notes", "rejection_reason",
+        "cancel_reason", "tracking_token", "created_at", "updated_at", "submitted_at", "approved_at", "shipped_at",
+        "delivered_at", "completed_at", "cancelled_at")},
+)
 
 
 CUSTOMER_ORDERS = 50  # Customer.orders shows this many, newest first

@@ -295,6 +295,10 @@ class GraphQLEndpoint:
             error = GraphQLError("commit failed", original_error=exc)
             return self._response({"errors": [format_error(error, request_id)], "data": None,
                                    "extensions": extensions}, 500, media), "internal"
+        finally:
+            # A DataLoader's batch function refers to the context that holds the loader: without this,
+            # everything the request loaded would wait for the cyclic garbage collector.
+            ctx.loaders.clear()
 
         actual = getattr(result, "cost", None)
         if actual is None or result.errors:  # the executor counts what it built; errors may have nulled some

@@ -618,5 +618,5 @@ def bench_profile(
                                  order_id=_an_order(owner_url, tenant), with_profiler=profiler))
     if result.text:
         typer.echo(result.text)
-    typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per request, "
+    typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per request ({result.cpu_ms_per_request:.2f} ms CPU), "
                f"{result.statements_per_request:.1f} SQL statements per request ({requests} requests, in process)")

@@ -175,14 +175,16 @@ class GraphQLEndpoint:
 
     # --- GraphQL ------------------------------------------------------------------------------------
 
-    def _parse(self, query: str) -> DocumentNode:
+    def _parse(self, query: str) -> tuple[DocumentNode, int]:
+        """The document and its number of aliases (both cached per query text)."""
         cacheable = len(query) <= _CACHEABLE_QUERY_CHARS
-        document = self._documents.get(query) if cacheable else None
-        if document is None:
+        found = self._documents.get(query) if cacheable else None
+        if found is None:
             document = graphql.parse(query, max_tokens=self.settings.max_query_tokens)
+            found = (document, count_aliases(document))
             if cacheable:
-                self._documents.put(query, document)
-        return document
+                self._documents.put(query, found)
+        return found
 
     def _validate(self, query: str, document: DocumentNode) -> list[GraphQLError]:
         cacheable = len(query) <= _CACHEABLE_QUERY_CHARS
@@ -215,13 +217,12 @@ class GraphQLEndpoint:
         self, request: Request, params: _Params, media: str, is_get: bool, request_id: str, trace: dict[str, Any]
     ) -> tuple[Response, str]:
         try:
-            document = self._parse(params.query)
+            document, aliases = self._parse(params.query)
         except GraphQLError as exc:
             error = exc.formatted
             error["extensions"] = {"code": "GRAPHQL_PARSE_FAILED"}
             return self._request_error([error], media), "parse_error"
 
-        aliases = count_aliases(document)
         if aliases > self.settings.max_query_aliases:
             return self._too_complex(f"The query uses {aliases} aliases; the limit is "
                                      f"{self.settings.max_query_aliases}.", media), "too_complex"

@@ -53,13 +53,20 @@ async def get_tenant(session: AsyncSession, *, tenant_id: uuid.UUID) -> Tenant |
     return await session.get(Tenant, tenant_id)
 
 
+_BASE_CURRENCIES: dict[uuid.UUID, str] = {}  # fixed when a tenant is created: safe to keep per process
+
+
 async def base_currency(session: AsyncSession) -> str:
-    """The session's tenant's base currency (prices, the ledger, stock values), read once per transaction."""
-    currency = session.info.get("base_currency")
+    """The session's tenant's base currency (prices, the ledger, stock values); it never changes, so it is
+    read once per process and tenant."""
+    tenant_id = session.info["tenant_id"]
+    currency = _BASE_CURRENCIES.get(tenant_id)
     if currency is None:
-        tenant = await get_tenant(session, tenant_id=session.info["tenant_id"])
+        tenant = await get_tenant(session, tenant_id=tenant_id)
         assert tenant is not None
-        currency = session.info["base_currency"] = tenant.base_currency
+        if len(_BASE_CURRENCIES) >= 10_000:
+            _BASE_CURRENCIES.clear()
+        currency = _BASE_CURRENCIES[tenant_id] = tenant.base_currency
     return currency
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from joserfc import jwt
@@ -55,6 +56,11 @@ class AccessTokens:
             sub={"essential": True},
             jti={"essential": True},
         )
+        # Verified tokens, until they expire: an ES256 signature check costs about as much CPU as a
+        # small query, and a client sends the same token with every request. Bounded; a token is the key,
+        # so nothing that was not verified once can be found here.
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
+        self._verified_max = 4096
 
     def issue(
         self, *, subject: str, tenant_id: uuid.UUID | None, scope: list[str] | tuple[str, ...] = (),
@@ -74,6 +80,18 @@ class AccessTokens:
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token; Unauthenticated for anything else (never says why in detail)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at + 30 > time.time():  # the registry's leeway
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        self._verified[token] = claims
+        if len(self._verified) > self._verified_max:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             decoded = jwt.decode(token, self.keys.keys, algorithms=["ES256"])
             self._registry.validate(decoded.claims)

@@ -32,6 +32,9 @@ class RequestContext:
     request_id: str
     loaders: dict[Any, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None  # websocket connection_init payload
+    # Set by the compiled executor while a field resolves: the fields it selects on the row objects it
+    # returns (backend.api.rows.Selection), so loaders can leave out unneeded columns.
+    selection: Any = None
 
     def require_tenant_session(self) -> AsyncSession:
         if self.principal is None or self.session is None:

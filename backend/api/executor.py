@@ -15,9 +15,10 @@ only the execution of queries:
   field extensions such as the module gates). Plans are cached per document and per value of the
   variables that ``@skip``/``@include`` read; the cache is bounded.
 * **Breadth-first.** A field is resolved for every object of its level before the next field: a
-  plain attribute is one ``getattr`` per object; an async resolver is started for every object and
-  the coroutines are driven together by one trampoline (no task per object), so their DataLoader
-  calls land in one batch, as before, at a fraction of the cost.
+  plain attribute is one ``getattr`` per object; a resolver with a batch form
+  (``backend.api.loaders.batched``) is called once for the whole level; any other async resolver is
+  started for every object and the coroutines are driven together by one trampoline (no task per
+  object), so their DataLoader calls land in one batch, as before, at a fraction of the cost.
 * **The same results.** Nulls, errors with their paths and locations, non-null propagation, aliases,
   abstract types resolved by the object's class, leaf serialization by the schema's own scalars and
   enums. Field arguments are coerced by graphql-core from the document and variables. Resolvers get
@@ -67,6 +68,8 @@ from graphql.pyutils import Path, is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types import Info
 
+from backend.api.rows import RowObject
+
 __all__ = ["CompiledExecutor", "QueryResult"]
 
 
@@ -83,7 +86,8 @@ class QueryResult:
 
 # --- compiled shapes ---------------------------------------------------------------------------------
 
-_TYPENAME, _ATTR, _METHOD, _ASYNC_METHOD, _RESOLVER = range(5)
+_TYPENAME, _ATTR, _METHOD, _ASYNC_METHOD, _RESOLVER, _BATCH = range(6)
+_UNSET = object()
 
 
 class _Leaf:
@@ -154,6 +158,7 @@ class _Field:
         "name",
         "nodes",
         "parent",
+        "selection",
         "self_first",
         "shape",
         "strawberry_field",
@@ -174,6 +179,7 @@ class _Field:
         self.shape: Any = None
         self.args: dict[str, Any] = {}
         self.args_fixed = True
+        self.selection: Any = _UNSET
 
 
 class _Plan:
@@ -223,6 +229,9 @@ class _Plan:
             f.self_first = resolver.self_parameter is not None
             f.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
             f.kind = _ASYNC_METHOD if resolver.is_async else _METHOD
+            batch = getattr(f.func, "__batch__", None)  # backend.api.loaders.batched: one call per level
+            if batch is not None and f.self_first:
+                f.kind, f.func = _BATCH, batch
         return f
 
     def shape(self, type_: Any, details: list[FieldDetails]) -> Any:
@@ -428,7 +437,20 @@ class CompiledExecutor:
                 except Exception:
                     values = [self._guarded(func, item.obj) for item in items]  # type: ignore[arg-type]
             else:
-                values = await self._resolve(run, f, items)
+                selection = f.selection
+                if selection is _UNSET:
+                    selection = f.selection = _row_selection(f.shape)
+                _select(run.context, selection)
+                try:
+                    if kind == _BATCH:
+                        try:
+                            values = await f.func(run.context, [item.obj for item in items])  # type: ignore[misc]
+                        except Exception as exc:
+                            values = [_Failed(exc)] * len(items)
+                    else:
+                        values = await self._resolve(run, f, items)
+                finally:
+                    _select(run.context, None)
             if type(shape) is _Leaf:
                 coerce = shape.coerce
                 for item, value in zip(items, values, strict=True):
@@ -631,6 +653,32 @@ def _reported(errors: list[tuple[tuple[int, ...], GraphQLError, tuple[int, ...] 
 
 def _null_error(f: _Field) -> TypeError:
     return TypeError(f"Cannot return null for non-nullable field {f.parent.name}.{f.name}.")
+
+
+def _row_selection(shape: Any) -> Any:
+    """What a field selects on the row objects (backend.api.rows) it returns, through lists, connections
+    and edges: ``(class, python names of the selected fields)``, or None."""
+    while type(shape) is _List:
+        shape = shape.of
+    if type(shape) is not _Object:
+        return None
+    origin = getattr(shape.type.extensions.get("strawberry-definition"), "origin", None)
+    if isinstance(origin, type) and issubclass(origin, RowObject):
+        return origin, frozenset(f.strawberry_field.python_name for f in shape.fields
+                                 if f.strawberry_field is not None)
+    if shape.type.name.endswith(("Connection", "Edge")):  # edges { node } and nodes
+        found = [_row_selection(f.shape) for f in shape.fields if f.name in ("edges", "node", "nodes")]
+        found = [s for s in found if s is not None]
+        if found and all(s[0] is found[0][0] for s in found):
+            return found[0][0], frozenset().union(*(s[1] for s in found))
+    return None
+
+
+def _select(context: Any, selection: Any) -> None:
+    try:
+        context.selection = selection
+    except AttributeError:  # a context without the attribute (a dict, in tests of the executor alone)
+        pass
 
 
 def _type_error(type_: Any, value: Any) -> TypeError:

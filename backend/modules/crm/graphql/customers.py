@@ -15,7 +15,10 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
+from backend.api.loaders import by_id_loader
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.api.rows import Selection, prune
+from backend.core.db import any_of
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
 from backend.modules.crm.models import Contact, Customer
@@ -26,22 +29,19 @@ _contact = Contact.__table__
 
 
 def customer_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, CustomerType | None]:
-    async def load(keys: list[uuid.UUID]) -> list[CustomerType | None]:
-        found = await load_customers(ctx, list(keys))
-        return [found.get(k) for k in keys]
-
-    return ctx.loader("CustomerById", lambda: DataLoader(load_fn=load))
+    return by_id_loader(ctx, "CustomerById", load_customers, row_type=CustomerType)
 
 
-async def load_customers(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CustomerType]:
-    rows = await ctx.require_tenant_session().execute(select(_customer).where(
-        _customer.c.tenant_id == ctx.principal.tenant_id, _customer.c.id.in_(ids)))
+async def load_customers(ctx: RequestContext, ids: list[uuid.UUID],
+                         selection: Selection = None) -> dict[uuid.UUID, CustomerType]:
+    stmt = select(_customer).where(_customer.c.tenant_id == ctx.principal.tenant_id, any_of(_customer.c.id, ids))
+    rows = await ctx.require_tenant_session().execute(prune(stmt, CustomerType, selection))
     return {r.id: CustomerType.from_row(r) for r in rows}
 
 
 async def load_contacts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ContactType]:
     rows = await ctx.require_tenant_session().execute(select(_contact).where(
-        _contact.c.tenant_id == ctx.principal.tenant_id, _contact.c.id.in_(ids)))
+        _contact.c.tenant_id == ctx.principal.tenant_id, any_of(_contact.c.id, ids)))
     return {r.id: ContactType.from_row(r) for r in rows}
 
 

@@ -20,6 +20,7 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.customers import customer_loader, load_contacts
@@ -97,7 +98,7 @@ def results_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, CampaignResults
     async def load(keys: list[uuid.UUID]) -> list[CampaignResultsType]:
         found = await crm.campaign_results(ctx.session, campaign_ids=list(keys))  # type: ignore[arg-type]
         currencies = dict((await ctx.session.execute(select(_campaign.c.id, _campaign.c.currency).where(  # type: ignore[union-attr]
-            _campaign.c.tenant_id == ctx.principal.tenant_id, _campaign.c.id.in_(keys)))).all())
+            _campaign.c.tenant_id == ctx.principal.tenant_id, any_of(_campaign.c.id, keys)))).all())
         out = []
         for k in keys:
             r, cur = found[k], currencies.get(k, "USD")
@@ -136,13 +137,13 @@ class CampaignType(Node):
 
 async def load_leads(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, LeadType]:
     rows = await ctx.require_tenant_session().execute(select(_lead).where(
-        _lead.c.tenant_id == ctx.principal.tenant_id, _lead.c.id.in_(ids)))
+        _lead.c.tenant_id == ctx.principal.tenant_id, any_of(_lead.c.id, ids)))
     return {r.id: LeadType.from_row(r) for r in rows}
 
 
 async def load_campaigns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CampaignType]:
     rows = await ctx.require_tenant_session().execute(select(_campaign).where(
-        _campaign.c.tenant_id == ctx.principal.tenant_id, _campaign.c.id.in_(ids)))
+        _campaign.c.tenant_id == ctx.principal.tenant_id, any_of(_campaign.c.id, ids)))
     return {r.id: CampaignType.from_row(r) for r in rows}
 
 

@@ -18,7 +18,7 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
-from backend.core.db import utcnow
+from backend.core.db import any_of, utcnow
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import (
     ActivityKind,
@@ -39,13 +39,13 @@ _activity = Activity.__table__
 
 async def load_opportunities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OpportunityType]:
     rows = await ctx.require_tenant_session().execute(select(_opp).where(
-        _opp.c.tenant_id == ctx.principal.tenant_id, _opp.c.id.in_(ids)))
+        _opp.c.tenant_id == ctx.principal.tenant_id, any_of(_opp.c.id, ids)))
     return {r.id: OpportunityType.from_row(r) for r in rows}
 
 
 async def load_activities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ActivityType]:
     rows = await ctx.require_tenant_session().execute(select(_activity).where(
-        _activity.c.tenant_id == ctx.principal.tenant_id, _activity.c.id.in_(ids)))
+        _activity.c.tenant_id == ctx.principal.tenant_id, any_of(_activity.c.id, ids)))
     return {r.id: ActivityType.from_row(r) for r in rows}
 
 

@@ -16,7 +16,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
-from backend.core.db import utcnow
+from backend.core.db import any_of, utcnow
 from backend.core.ids import to_global_id
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.customers import customer_loader
@@ -68,7 +68,7 @@ class CaseCommentType:
 def comments_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, list[CaseCommentType]]:
     async def load(keys: list[uuid.UUID]) -> list[list[CaseCommentType]]:
         groups: dict[uuid.UUID, list[CaseCommentType]] = defaultdict(list)
-        stmt = select(_comment).where(_comment.c.tenant_id == ctx.principal.tenant_id, _comment.c.case_id.in_(keys))
+        stmt = select(_comment).where(_comment.c.tenant_id == ctx.principal.tenant_id, any_of(_comment.c.case_id, keys))
         rows = await ctx.session.execute(stmt.order_by(_comment.c.created_at))  # type: ignore[union-attr]
         for r in rows:
             groups[r.case_id].append(CaseCommentType(body=r.body, public=r.public, created_at=r.created_at,
@@ -126,7 +126,7 @@ class CaseType(Node):
 
 async def load_cases(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseType]:
     rows = await ctx.require_tenant_session().execute(select(_case).where(
-        _case.c.tenant_id == ctx.principal.tenant_id, _case.c.id.in_(ids)))
+        _case.c.tenant_id == ctx.principal.tenant_id, any_of(_case.c.id, ids)))
     return {r.id: CaseType.from_row(r) for r in rows}
 
 

@@ -16,12 +16,13 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import cross_module_field
-from backend.api.loaders import grouped_loader
+from backend.api.loaders import batched, by_key, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
 from backend.api.rows import RowObject
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
-from backend.modules.crm.models import Activity, Contact, Opportunity, PipelineStage, TimelineEntry
+from backend.modules.crm.models import Activity, Contact, Customer, Opportunity, PipelineStage, TimelineEntry
 from backend.modules.platform.graphql.types import UserType, user_loader
 
 if TYPE_CHECKING:
@@ -72,24 +73,29 @@ def _grouped_loader(ctx: RequestContext, key: str, stmt_for, make):  # type: ign
     return grouped_loader(ctx, key, stmt_for, make)
 
 
+def _contacts_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
+    return grouped_loader(ctx, "customer_id", _contacts_stmt, ContactType.from_row)
+
+
 def _contacts_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_contact).where(_contact.c.tenant_id == tenant_id, _contact.c.customer_id.in_(keys))
+    return (select(_contact).where(_contact.c.tenant_id == tenant_id, any_of(_contact.c.customer_id, keys))
             .order_by(_contact.c.is_primary.desc(), _contact.c.name))
 
 
 def _open_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_opp).where(_opp.c.tenant_id == tenant_id, _opp.c.customer_id.in_(keys), _opp.c.status == "open")
+    return (select(_opp).where(_opp.c.tenant_id == tenant_id, any_of(_opp.c.customer_id, keys), _opp.c.status == "open")
             .order_by(_opp.c.created_at))
 
 
 def _all_opportunities_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return select(_opp).where(_opp.c.tenant_id == tenant_id, _opp.c.customer_id.in_(keys)).order_by(_opp.c.created_at)
+    return (select(_opp).where(_opp.c.tenant_id == tenant_id, any_of(_opp.c.customer_id, keys))
+            .order_by(_opp.c.created_at))
 
 
 def stage_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, PipelineStageType]:
     async def load(keys: list[uuid.UUID]) -> list[PipelineStageType]:
         rows = await ctx.session.execute(select(_stage).where(  # type: ignore[union-attr]
-            _stage.c.tenant_id == ctx.principal.tenant_id, _stage.c.id.in_(keys)))
+            _stage.c.tenant_id == ctx.principal.tenant_id, any_of(_stage.c.id, keys)))
         found = {r.id: PipelineStageType.from_row(r) for r in rows}
         return [found[k] for k in keys]
 
@@ -272,8 +278,9 @@ class CustomerType(RowObject, Node):
         return await _owner(info, self.owner_pk)
 
     @strawberry.field
+    @batched(by_key("pk", _contacts_loader))
     async def contacts(self, info: Info) -> list[ContactType]:
-        return await _grouped_loader(info.context, "customer_id", _contacts_stmt, ContactType.from_row).load(self.pk)
+        return await _contacts_loader(info.context).load(self.pk)
 
     @strawberry.field(description="OPEN opportunities by default.")
     async def opportunities(self, info: Info, status: OpportunityStatus | None = OpportunityStatus.OPEN
@@ -306,7 +313,6 @@ class CustomerType(RowObject, Node):
     async def timeline(self, info: Info, first: int | None = None, after: str | None = None
                        ) -> Connection[TimelineEntryType]:
         ctx: RequestContext = info.context
-        from backend.modules.crm.models import Customer
 
         merged = select(Customer.__table__.c.id).where(Customer.__table__.c.tenant_id == ctx.principal.tenant_id,
                                                        Customer.__table__.c.merged_into_id == self.pk)
@@ -326,6 +332,7 @@ class CustomerType(RowObject, Node):
 
 
 CustomerType.computes(
+    Customer.__table__,
     id=lambda r, k: to_global_id("Customer", r.id), kind=lambda r, k: CustomerKind(r.kind), name=lambda r, k: r.name,
     email=lambda r, k: r.email, phone=lambda r, k: r.phone, website=lambda r, k: r.website,
     industry=lambda r, k: r.industry, tags=lambda r, k: list(r.tags or []),

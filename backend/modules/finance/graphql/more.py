@@ -17,6 +17,7 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.finance import service as finance
 from backend.modules.finance.graphql.types import AccountType, PaymentMethod, account_loader
@@ -66,7 +67,7 @@ async def load_bills(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUI
     session = ctx.require_tenant_session()
     currency = await base_currency(session)
     rows = await session.execute(select(_bill).where(_bill.c.tenant_id == ctx.principal.tenant_id,  # type: ignore[union-attr]
-                                                     _bill.c.id.in_(ids)))
+                                                     any_of(_bill.c.id, ids)))
     return {r.id: BillType.from_row(r, currency) for r in rows}
 
 

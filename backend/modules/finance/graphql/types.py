@@ -17,6 +17,7 @@ from backend.api.gates import cross_module_field
 from backend.api.loaders import by_id_loader, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.crm.graphql.customers import customer_loader
 from backend.modules.crm.graphql.types import CustomerType
@@ -70,25 +71,25 @@ class JournalEntryKind(Enum):
 
 async def load_accounts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, AccountType]:
     rows = await ctx.require_tenant_session().execute(select(_account).where(
-        _account.c.tenant_id == ctx.principal.tenant_id, _account.c.id.in_(ids)))  # type: ignore[union-attr]
+        _account.c.tenant_id == ctx.principal.tenant_id, any_of(_account.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: AccountType.from_row(r) for r in rows}
 
 
 async def load_entries(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, JournalEntryType]:
     rows = await ctx.require_tenant_session().execute(select(_entry).where(
-        _entry.c.tenant_id == ctx.principal.tenant_id, _entry.c.id.in_(ids)))  # type: ignore[union-attr]
+        _entry.c.tenant_id == ctx.principal.tenant_id, any_of(_entry.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: JournalEntryType.from_row(r) for r in rows}
 
 
 async def load_invoices(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, InvoiceType]:
     rows = await ctx.require_tenant_session().execute(select(_invoice).where(
-        _invoice.c.tenant_id == ctx.principal.tenant_id, _invoice.c.id.in_(ids)))  # type: ignore[union-attr]
+        _invoice.c.tenant_id == ctx.principal.tenant_id, any_of(_invoice.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: InvoiceType.from_row(r) for r in rows}
 
 
 async def load_payments(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, PaymentType]:
     rows = await ctx.require_tenant_session().execute(select(_payment).where(
-        _payment.c.tenant_id == ctx.principal.tenant_id, _payment.c.id.in_(ids)))  # type: ignore[union-attr]
+        _payment.c.tenant_id == ctx.principal.tenant_id, any_of(_payment.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: PaymentType.from_row(r) for r in rows}
 
 
@@ -97,7 +98,7 @@ def account_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
 
 
 def _jlines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_jline).where(_jline.c.tenant_id == tenant_id, _jline.c.entry_id.in_(keys))
+    return (select(_jline).where(_jline.c.tenant_id == tenant_id, any_of(_jline.c.entry_id, keys))
             .order_by(_jline.c.debit.desc(), _jline.c.id))
 
 
@@ -105,7 +106,7 @@ def _ilines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[n
     # Each line brings its invoice's currency: one batch can mix invoices in several currencies.
     same = (_invoice.c.tenant_id == _iline.c.tenant_id) & (_invoice.c.id == _iline.c.invoice_id)
     return (select(_iline, _invoice.c.currency).join(_invoice, same)
-            .where(_iline.c.tenant_id == tenant_id, _iline.c.invoice_id.in_(keys)).order_by(_iline.c.position))
+            .where(_iline.c.tenant_id == tenant_id, any_of(_iline.c.invoice_id, keys)).order_by(_iline.c.position))
 
 
 def _invoice_line_of_row(r) -> InvoiceLineType:  # type: ignore[no-untyped-def]
@@ -113,7 +114,7 @@ def _invoice_line_of_row(r) -> InvoiceLineType:  # type: ignore[no-untyped-def]
 
 
 def _entries_by_source_stmt(tenant_id: uuid.UUID, keys: list[str]):  # type: ignore[no-untyped-def]
-    return (select(_entry).where(_entry.c.tenant_id == tenant_id, _entry.c.source_id.in_(keys))
+    return (select(_entry).where(_entry.c.tenant_id == tenant_id, any_of(_entry.c.source_id, keys))
             .order_by(_entry.c.created_at))
 
 
@@ -290,12 +291,12 @@ class PaymentType(Node):
 
 
 def _customer_invoices_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_invoice).where(_invoice.c.tenant_id == tenant_id, _invoice.c.customer_id.in_(keys))
+    return (select(_invoice).where(_invoice.c.tenant_id == tenant_id, any_of(_invoice.c.customer_id, keys))
             .order_by(_invoice.c.created_at.desc()).limit(5000))
 
 
 def _order_invoices_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_invoice).where(_invoice.c.tenant_id == tenant_id, _invoice.c.order_id.in_(keys))
+    return (select(_invoice).where(_invoice.c.tenant_id == tenant_id, any_of(_invoice.c.order_id, keys))
             .order_by(_invoice.c.created_at))
 
 
@@ -320,7 +321,7 @@ def _order_payments_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: 
                   & (allocation.c.payment_id == _payment.c.id))
             .join(_invoice, (_invoice.c.tenant_id == allocation.c.tenant_id)
                   & (_invoice.c.id == allocation.c.invoice_id))
-            .where(_payment.c.tenant_id == tenant_id, _invoice.c.order_id.in_(keys))
+            .where(_payment.c.tenant_id == tenant_id, any_of(_invoice.c.order_id, keys))
             .order_by(_payment.c.received_on, _payment.c.number))
 
 

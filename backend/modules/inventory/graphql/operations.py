@@ -18,6 +18,7 @@ from backend.api.gates import gated_field, gated_mutation
 from backend.api.loaders import grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.inventory import service as inventory
 from backend.modules.inventory.graphql.types import (
@@ -78,7 +79,7 @@ def _count_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ign
     product = Product.__table__
     return (select(_count_line).join(product, (product.c.tenant_id == _count_line.c.tenant_id)
                                      & (product.c.id == _count_line.c.product_id))
-            .where(_count_line.c.tenant_id == tenant_id, _count_line.c.count_id.in_(keys)).order_by(product.c.sku))
+            .where(_count_line.c.tenant_id == tenant_id, any_of(_count_line.c.count_id, keys)).order_by(product.c.sku))
 
 
 @strawberry.type(name="StockCount")
@@ -114,7 +115,7 @@ class StockCountType(Node):
 
 async def load_counts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, StockCountType]:
     rows = await ctx.require_tenant_session().execute(select(_count).where(
-        _count.c.tenant_id == ctx.principal.tenant_id, _count.c.id.in_(ids)))  # type: ignore[union-attr]
+        _count.c.tenant_id == ctx.principal.tenant_id, any_of(_count.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: StockCountType.from_row(r) for r in rows}
 
 
@@ -199,13 +200,13 @@ class PriceListType(Node):
 
 
 def _items_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_price_item).where(_price_item.c.tenant_id == tenant_id, _price_item.c.price_list_id.in_(keys))
+    return (select(_price_item).where(_price_item.c.tenant_id == tenant_id, any_of(_price_item.c.price_list_id, keys))
             .order_by(_price_item.c.product_id, _price_item.c.min_quantity, _price_item.c.valid_from))
 
 
 async def load_price_lists(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, PriceListType]:
     rows = await ctx.require_tenant_session().execute(select(_price_list).where(
-        _price_list.c.tenant_id == ctx.principal.tenant_id, _price_list.c.id.in_(ids)))  # type: ignore[union-attr]
+        _price_list.c.tenant_id == ctx.principal.tenant_id, any_of(_price_list.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: PriceListType.from_row(r) for r in rows}
 
 
@@ -288,7 +289,7 @@ class ReorderRuleType(Node):
 
 async def load_rules(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ReorderRuleType]:
     rows = await ctx.require_tenant_session().execute(select(_rule).where(
-        _rule.c.tenant_id == ctx.principal.tenant_id, _rule.c.id.in_(ids)))  # type: ignore[union-attr]
+        _rule.c.tenant_id == ctx.principal.tenant_id, any_of(_rule.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: ReorderRuleType.from_row(r) for r in rows}
 
 

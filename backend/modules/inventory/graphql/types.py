@@ -16,7 +16,8 @@ from backend.api.context import RequestContext
 from backend.api.loaders import by_id_loader, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
-from backend.api.rows import RowObject
+from backend.api.rows import RowObject, Selection, prune
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.inventory.catalog import currency_of
 from backend.modules.inventory.models import Category, Product, StockLevel, StockMove, Warehouse
@@ -53,23 +54,24 @@ class StockMoveKind(Enum):
 # --- loaders ----------------------------------------------------------------------------------------
 
 
-async def load_products(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ProductNode]:
+async def load_products(ctx: RequestContext, ids: list[uuid.UUID],
+                        selection: Selection = None) -> dict[uuid.UUID, ProductNode]:
     session = ctx.require_tenant_session()
     currency = await currency_of(session)
-    rows = await session.execute(select(_product).where(_product.c.tenant_id == ctx.principal.tenant_id,  # type: ignore[union-attr]
-                                                        _product.c.id.in_(ids)))
+    stmt = select(_product).where(_product.c.tenant_id == ctx.principal.tenant_id, any_of(_product.c.id, ids))  # type: ignore[union-attr]
+    rows = await session.execute(prune(stmt, ProductNode, selection))
     return {r.id: ProductNode.from_row(r, currency) for r in rows}
 
 
 async def load_warehouses(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, WarehouseType]:
     rows = await ctx.require_tenant_session().execute(select(_warehouse).where(
-        _warehouse.c.tenant_id == ctx.principal.tenant_id, _warehouse.c.id.in_(ids)))  # type: ignore[union-attr]
+        _warehouse.c.tenant_id == ctx.principal.tenant_id, any_of(_warehouse.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: WarehouseType.from_row(r) for r in rows}
 
 
 async def load_categories(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CategoryType]:
     rows = await ctx.require_tenant_session().execute(select(_category).where(
-        _category.c.tenant_id == ctx.principal.tenant_id, _category.c.id.in_(ids)))  # type: ignore[union-attr]
+        _category.c.tenant_id == ctx.principal.tenant_id, any_of(_category.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: CategoryType.from_row(r) for r in rows}
 
 
@@ -77,12 +79,12 @@ async def load_moves(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUI
     session = ctx.require_tenant_session()
     currency = await currency_of(session)
     rows = await session.execute(select(_move).where(_move.c.tenant_id == ctx.principal.tenant_id,  # type: ignore[union-attr]
-                                                     _move.c.id.in_(ids)))
+                                                     any_of(_move.c.id, ids)))
     return {r.id: StockMoveType.from_row(r, currency) for r in rows}
 
 
 def product_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
-    return by_id_loader(ctx, "ProductById", load_products)
+    return by_id_loader(ctx, "ProductById", load_products, row_type=ProductNode)
 
 
 def warehouse_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
@@ -96,12 +98,12 @@ def category_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
 def _levels_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     same = (_warehouse.c.tenant_id == _level.c.tenant_id) & (_warehouse.c.id == _level.c.warehouse_id)
     return (select(_level).join(_warehouse, same)
-            .where(_level.c.tenant_id == tenant_id, _level.c.product_id.in_(keys))
+            .where(_level.c.tenant_id == tenant_id, any_of(_level.c.product_id, keys))
             .order_by(_warehouse.c.is_default.desc(), _warehouse.c.priority, _warehouse.c.code))
 
 
 def _children_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_category).where(_category.c.tenant_id == tenant_id, _category.c.parent_id.in_(keys))
+    return (select(_category).where(_category.c.tenant_id == tenant_id, any_of(_category.c.parent_id, keys))
             .order_by(_category.c.name))
 
 
@@ -206,6 +208,7 @@ class ProductNode(RowObject, Node):
 
 
 ProductNode.computes(
+    _product,
     id=lambda r, k: to_global_id("Product", r.id), sku=lambda r, k: r.sku, name=lambda r, k: r.name,
     description=lambda r, k: r.description, type=lambda r, k: ProductKind(r.type), unit=lambda r, k: r.unit,
     barcode=lambda r, k: r.barcode, unit_price=lambda r, k: MoneyType.of(r.list_price, k["currency"]),

@@ -16,10 +16,11 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import cross_module_field
-from backend.api.loaders import grouped_loader
+from backend.api.loaders import batched, by_key, grouped_loader
 from backend.api.money import MoneyType
 from backend.api.relay import Node
 from backend.api.rows import RowObject
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.crm.graphql.customers import customer_loader, load_contacts
 from backend.modules.crm.graphql.types import ContactType, CustomerType
@@ -79,41 +80,49 @@ class FulfillmentStatus(Enum):
 def _lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     same = (_order.c.tenant_id == _line.c.tenant_id) & (_order.c.id == _line.c.order_id)
     return (select(_line, _order.c.currency).join(_order, same)
-            .where(_line.c.tenant_id == tenant_id, _line.c.order_id.in_(keys)).order_by(_line.c.position))
+            .where(_line.c.tenant_id == tenant_id, any_of(_line.c.order_id, keys)).order_by(_line.c.position))
+
+
+def _order_lines_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
+    return grouped_loader(ctx, "order_id", _lines_stmt, _line_of_row, row_type=OrderLineType)
+
+
+def _line_of_row(r) -> OrderLineType:  # type: ignore[no-untyped-def]
+    return OrderLineType.from_row(r, r.currency)  # the batch mixes orders: each line brings its order's currency
 
 
 def _events_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_event).where(_event.c.tenant_id == tenant_id, _event.c.order_id.in_(keys))
+    return (select(_event).where(_event.c.tenant_id == tenant_id, any_of(_event.c.order_id, keys))
             .order_by(_event.c.created_at, _event.c.id))
 
 
 def _fulfillments_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_fulfillment).where(_fulfillment.c.tenant_id == tenant_id, _fulfillment.c.order_id.in_(keys))
+    return (select(_fulfillment).where(_fulfillment.c.tenant_id == tenant_id, any_of(_fulfillment.c.order_id, keys))
             .order_by(_fulfillment.c.created_at, _fulfillment.c.id))
 
 
 def _fulfillment_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     same = (_line.c.tenant_id == _fline.c.tenant_id) & (_line.c.id == _fline.c.order_line_id)
     return (select(_fline, _line.c.product_id, _line.c.sku, _line.c.position).join(_line, same)
-            .where(_fline.c.tenant_id == tenant_id, _fline.c.fulfillment_id.in_(keys)).order_by(_line.c.position))
+            .where(_fline.c.tenant_id == tenant_id, any_of(_fline.c.fulfillment_id, keys)).order_by(_line.c.position))
 
 
 async def load_orders(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrderType]:
     rows = await ctx.require_tenant_session().execute(select(_order).where(
-        _order.c.tenant_id == ctx.principal.tenant_id, _order.c.id.in_(ids)))  # type: ignore[union-attr]
+        _order.c.tenant_id == ctx.principal.tenant_id, any_of(_order.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: OrderType.from_row(r) for r in rows}
 
 
 async def load_fulfillments(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, FulfillmentType]:
     rows = await ctx.require_tenant_session().execute(select(_fulfillment).where(
-        _fulfillment.c.tenant_id == ctx.principal.tenant_id, _fulfillment.c.id.in_(ids)))  # type: ignore[union-attr]
+        _fulfillment.c.tenant_id == ctx.principal.tenant_id, any_of(_fulfillment.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: FulfillmentType.from_row(r) for r in rows}
 
 
 async def load_order_lines(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrderLineType]:
     same = (_order.c.tenant_id == _line.c.tenant_id) & (_order.c.id == _line.c.order_id)
     rows = await ctx.require_tenant_session().execute(select(_line, _order.c.currency).join(_order, same).where(
-        _line.c.tenant_id == ctx.principal.tenant_id, _line.c.id.in_(ids)))  # type: ignore[union-attr]
+        _line.c.tenant_id == ctx.principal.tenant_id, any_of(_line.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: OrderLineType.from_row(r, r.currency) for r in rows}
 
 
@@ -147,6 +156,7 @@ class OrderLineType(RowObject, Node):
         return cls.lazy(r, currency=currency)
 
     @strawberry.field
+    @batched(by_key("product_pk", product_loader))
     async def product(self, info: Info) -> ProductNode | None:
         return await product_loader(info.context).load(self.product_pk)
 
@@ -156,6 +166,7 @@ def _line_money(column: str) -> Callable[[Any, dict[str, Any]], MoneyType]:
 
 
 OrderLineType.computes(
+    _line,
     id=lambda r, k: to_global_id("OrderLine", r.id), position=lambda r, k: r.position, sku=lambda r, k: r.sku,
     name=lambda r, k: r.name, quantity=lambda r, k: show(r.quantity), unit_price=_line_money("unit_price"),
     discount_percent=lambda r, k: show(r.discount) if r.discount_kind == "percent" else None,
@@ -252,14 +263,14 @@ class ReturnStatus(Enum):
 
 
 def _returns_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_return).where(_return.c.tenant_id == tenant_id, _return.c.order_id.in_(keys))
+    return (select(_return).where(_return.c.tenant_id == tenant_id, any_of(_return.c.order_id, keys))
             .order_by(_return.c.created_at))
 
 
 def _return_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     same = (_line.c.tenant_id == _rline.c.tenant_id) & (_line.c.id == _rline.c.order_line_id)
     return (select(_rline, _line.c.sku, _line.c.product_id, _line.c.position).join(_line, same)
-            .where(_rline.c.tenant_id == tenant_id, _rline.c.return_id.in_(keys)).order_by(_line.c.position))
+            .where(_rline.c.tenant_id == tenant_id, any_of(_rline.c.return_id, keys)).order_by(_line.c.position))
 
 
 @strawberry.type(name="ReturnLine")
@@ -316,7 +327,7 @@ class ReturnType(Node):
 
 async def load_returns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ReturnType]:
     rows = await ctx.require_tenant_session().execute(select(_return).where(
-        _return.c.tenant_id == ctx.principal.tenant_id, _return.c.id.in_(ids)))  # type: ignore[union-attr]
+        _return.c.tenant_id == ctx.principal.tenant_id, any_of(_return.c.id, ids)))  # type: ignore[union-attr]
     return {r.id: ReturnType.from_row(r) for r in rows}
 
 
@@ -364,6 +375,7 @@ class OrderType(RowObject, Node):
         return f"/track/{self.tracking_token}"
 
     @strawberry.field
+    @batched(by_key("customer_pk", customer_loader))
     async def customer(self, info: Info) -> CustomerType | None:
         return await customer_loader(info.context).load(self.customer_pk)
 
@@ -374,8 +386,9 @@ class OrderType(RowObject, Node):
         return (await load_contacts(info.context, [self.contact_pk])).get(self.contact_pk)
 
     @strawberry.field
+    @batched(by_key("pk", _order_lines_loader))
     async def lines(self, info: Info) -> list[OrderLineType]:
-        return await grouped_loader(info.context, "order_id", _lines_stmt, _line_of_row).load(self.pk)
+        return await _order_lines_loader(info.context).load(self.pk)
 
     @strawberry.field(description="Every status change: who, when, from, to, note.")
     async def events(self, info: Info) -> list[OrderEventType]:
@@ -423,10 +436,6 @@ class OrderType(RowObject, Node):
         return strawberry.ID(to_global_id("Opportunity", self.opportunity_pk)) if self.opportunity_pk else None
 
 
-def _line_of_row(r) -> OrderLineType:  # type: ignore[no-untyped-def]
-    return OrderLineType.from_row(r, r.currency)  # the batch mixes orders: each line brings its order's currency
-
-
 def _order_money(column: str) -> Callable[[Any, dict[str, Any]], MoneyType]:
     return lambda r, k: MoneyType.of(getattr(r, column), r.currency)
 
@@ -436,6 +445,7 @@ def _column(name: str) -> Callable[[Any, dict[str, Any]], Any]:
 
 
 OrderType.computes(
+    _order,
     id=lambda r, k: to_global_id("Order", r.id), status=lambda r, k: OrderStatus(r.status),
     channel=lambda r, k: OrderChannel(r.channel), currency_code=_column("currency"),
     subtotal=_order_money("subtotal"), discount_total=_order_money("discount_total"),
@@ -455,7 +465,7 @@ CUSTOMER_ORDERS = 50  # Customer.orders shows this many, newest first
 def _customer_orders_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
     rank = func.row_number().over(partition_by=_order.c.customer_id,
                                   order_by=(_order.c.created_at.desc(), _order.c.id.desc())).label("rank")
-    ranked = select(_order, rank).where(_order.c.tenant_id == tenant_id, _order.c.customer_id.in_(keys)).subquery()
+    ranked = select(_order, rank).where(_order.c.tenant_id == tenant_id, any_of(_order.c.customer_id, keys)).subquery()
     return select(ranked).where(ranked.c.rank <= CUSTOMER_ORDERS).order_by(ranked.c.customer_id, ranked.c.rank)
 
 
@@ -468,7 +478,7 @@ async def orders_of_customer(info: Info, customer_id: uuid.UUID) -> list[OrderTy
 
 
 def _opportunity_orders_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
-    return (select(_order).where(_order.c.tenant_id == tenant_id, _order.c.opportunity_id.in_(keys))
+    return (select(_order).where(_order.c.tenant_id == tenant_id, any_of(_order.c.opportunity_id, keys))
             .order_by(_order.c.created_at))
 
 

@@ -13,6 +13,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import any_of
 from backend.modules.platform import identity
 from backend.modules.platform.auth import forget_cached_principals
 from backend.modules.platform.graphql.types import ApiClientType
@@ -25,7 +26,7 @@ CLIENT_COLUMNS = (_c.c.id, _c.c.name, _c.c.client_id, _c.c.scopes, _c.c.created_
 
 async def load_clients(ctx: RequestContext, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, ApiClientType]:
     rows = await ctx.require_tenant_session().execute(
-        select(*CLIENT_COLUMNS).where(_c.c.tenant_id == ctx.principal.tenant_id, _c.c.id.in_(ids)))
+        select(*CLIENT_COLUMNS).where(_c.c.tenant_id == ctx.principal.tenant_id, any_of(_c.c.id, ids)))
     return {r.id: ApiClientType.from_model(r) for r in rows}
 
 

@@ -13,6 +13,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.platform import identity, roles
 from backend.modules.platform.auth import forget_cached_principals
@@ -32,13 +33,14 @@ def _members_stmt(tenant_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 async def load_members(ctx: RequestContext, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, MemberType]:
-    rows = await ctx.require_tenant_session().execute(_members_stmt(ctx.principal.tenant_id).where(_m.c.id.in_(ids)))
+    rows = await ctx.require_tenant_session().execute(
+        _members_stmt(ctx.principal.tenant_id).where(any_of(_m.c.id, ids)))
     return {r.id: MemberType.from_row(r) for r in rows}
 
 
 async def load_users(ctx: RequestContext, ids: list[uuid.UUID]) -> Mapping[uuid.UUID, UserType]:
     """Users are visible to a tenant only while they are its members."""
-    stmt = _members_stmt(ctx.principal.tenant_id).where(_m.c.user_id.in_(ids))
+    stmt = _members_stmt(ctx.principal.tenant_id).where(any_of(_m.c.user_id, ids))
     rows = await ctx.require_tenant_session().execute(stmt)
     return {r.user_id: UserType.from_row(r) for r in rows}
 

@@ -13,6 +13,7 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.relay import decode_id
+from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.platform import service as platform
 from backend.modules.platform.graphql.types import UserType
@@ -31,7 +32,7 @@ async def _teams(ctx: RequestContext, ids: list[uuid.UUID] | None = None) -> lis
     session = ctx.session
     stmt = select(Team).where(Team.tenant_id == ctx.principal.tenant_id).order_by(Team.name)
     if ids is not None:
-        stmt = stmt.where(Team.id.in_(ids))
+        stmt = stmt.where(any_of(Team.id, ids))
     teams = list((await session.execute(stmt)).scalars())  # type: ignore[union-attr]
     members = await platform.team_members(session, team_ids=[t.id for t in teams])  # type: ignore[arg-type]
     users = await platform.users_by_ids(session, user_ids=[u for ms in members.values() for u in ms])  # type: ignore[arg-type]

@@ -107,3 +107,22 @@ async def test_errors_permissions_and_modules(shop_with_orders: Shop, gql, refer
     body = await same(gql, reference, "{ orders { totalCount } }", tenant=bare, permissions=PERMISSIONS)
     assert body["errors"][0]["extensions"]["code"] == "MODULE_DISABLED"
     await same(gql, reference, "query($n: Int!) { orders(first: $n) { totalCount } }", {"n": "x"}, **who)
+
+
+async def test_only_the_selected_columns_are_loaded(shop_with_orders: Shop, gql, reference, count_sql):
+    who = {"tenant": shop_with_orders.tenant, "permissions": PERMISSIONS}
+    query = "{ orders(first: 5) { nodes { number lines { quantity product { sku } } customer { name } } } }"
+    count_sql.statements.clear()
+    assert "errors" not in await gql(query, **who)
+    compiled = list(count_sql.statements)
+    await same(gql, reference, query, **who)
+    orders_sql = next(s for s in compiled if "FROM ord_order " in s and "ord_order_line" not in s)
+    lines_sql = next(s for s in compiled if "FROM ord_order_line" in s)
+    assert "ord_order.number" in orders_sql and "billing_address" not in orders_sql and "notes" not in orders_sql
+    assert "ord_order_line.quantity" in lines_sql and "line_total" not in lines_sql
+    assert not any("crm_customer.email" in s for s in compiled)
+    # The same types with other fields in one request: each selection loads what it needs.
+    await same(gql, reference, """{ a: orders(first: 3) { nodes { number customer { name } lines { sku } } }
+        b: orders(first: 3) { edges { node { notes billingAddress total { amount currencyCode } createdAt
+           customer { email tags } lines { total { amount } backordered product { name unitPrice { amount } } } } } }
+        c: customers(first: 5) { nodes { name email orders { number total { amount } } } } }""", **who)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from backend.api.context import RequestContext
 from backend.api.rows import RowObject, Selection, prune
+from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,16 +36,48 @@ def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID,
     if found is not None:  # called once per parent object: the common case returns here
         return found
 
+    template = _template(stmt_for, row_type, selection, key)
+
     async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
         groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
-        stmt = stmt_for(ctx.principal.tenant_id, keys)  # type: ignore[union-attr]
-        if row_type is not None:
-            stmt = prune(stmt, row_type, selection, keep=(key,))
-        for row in await ctx.require_tenant_session().execute(stmt):
+        session = ctx.require_tenant_session()
+        params = {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(keys)}  # type: ignore[union-attr]
+        for row in await session.execute(template, params):
             groups[getattr(row, key)].append(make(row))
         return [groups.get(k, []) for k in keys]
 
     return ctx.loader(cache_key, lambda: DataLoader(load_fn=load))
+
+
+_TEMPLATES: OrderedDict[Any, Any] = OrderedDict()
+
+
+def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, selection: Selection,
+              key: str) -> Any:
+    """The loader's statement, built (and pruned to the selection) once: a batch only binds its tenant and
+    keys (``batch_tenant``, ``batch_keys``), so nothing is rebuilt or re-rendered per request."""
+    cache_key = (stmt_for, row_type, selection, key)
+    found = _TEMPLATES.get(cache_key)
+    if found is None:
+        found = stmt_for(BATCH_TENANT, BATCH_KEYS)
+        if row_type is not None:
+            found = prune(found, row_type, selection, keep=(key,))
+        _TEMPLATES[cache_key] = found
+        if len(_TEMPLATES) > 1024:
+            _TEMPLATES.popitem(last=False)
+    return found
+
+
+def rows_by_id(ctx: RequestContext, table: Any, ids: list[Any], row_type: type[RowObject] | None = None,
+               selection: Selection = None) -> Any:
+    """``SELECT`` the tenant's rows of ``table`` with these ids (pruned to the selection), from a template."""
+    stmt = _template(_BY_ID.setdefault(table, lambda tenant, keys: select(table).where(
+        table.c.tenant_id == tenant, any_of(table.c.id, keys))), row_type, selection, "id")
+    return ctx.require_tenant_session().execute(
+        stmt, {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(ids)})  # type: ignore[union-attr]
+
+
+_BY_ID: dict[Any, Callable[..., Any]] = {}
 
 
 def by_id_loader(ctx: RequestContext, name: str, fetch: Callable[..., Any],
@@ -88,7 +122,26 @@ def by_key(attr: str, loader: Callable[[RequestContext], DataLoader[Any, Any]],
     async def batch(ctx: RequestContext, parents: list[Any]) -> list[Any]:
         keys = [getattr(p, attr) for p in parents]
         wanted = [k for k in keys if k is not None]
-        found = iter(await loader(ctx).load_many(wanted) if wanted else ())
+        found = iter(await load_all(loader(ctx), wanted) if wanted else ())
         return [(empty() if callable(empty) else empty) if k is None else next(found) for k in keys]
 
     return batch
+
+
+async def load_all(loader: DataLoader[Any, Any], keys: list[Any]) -> list[Any]:
+    """``await loader.load_many(keys)`` without a future and a callback per key.
+
+    Keys in the loader's cache are answered from it (awaiting any still in flight); the others in one
+    call of its batch function, whose answers then prime the cache, so later ``load`` calls of the
+    request find them as they would have.
+    """
+    cache = loader.cache_map
+    missing = [k for k in dict.fromkeys(keys) if cache.get(k) is None]
+    if missing:
+        values = await loader.load_fn(missing)
+        loader.prime_many(dict(zip(missing, values, strict=True)))
+    answers = []
+    for k in keys:
+        future = cache.get(k)
+        answers.append(future.result() if future.done() else await future)  # type: ignore[union-attr]
+    return answers

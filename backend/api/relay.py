@@ -131,8 +131,12 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[NodeT]):
-    cursor: str
     node: NodeT
+    key: strawberry.Private[Sequence[Any]]  # the sort key values: the cursor is encoded only when asked for
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return encode_cursor(self.key)
 
 
 @strawberry.type
@@ -250,13 +254,13 @@ async def keyset_page(
         rows.reverse()
     key_names = [k.key for k in keys]  # type: ignore[attr-defined]
     edges = [
-        Edge(cursor=encode_cursor([getattr(row, name) for name in key_names]), node=to_node(row)) for row in rows
+        Edge(node=to_node(row), key=[getattr(row, name) for name in key_names]) for row in rows
     ]
     info = PageInfo(
         has_next_page=more if not args.backward else args.before is not None,
         has_previous_page=more if args.backward else args.after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=encode_cursor(edges[0].key) if edges else None,
+        end_cursor=encode_cursor(edges[-1].key) if edges else None,
     )
 
     async def count() -> int:

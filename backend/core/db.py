@@ -133,12 +133,24 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
             raise CrossTenantWrite(f"{type(obj).__name__} stamped with another tenant")
 
 
+class _BatchKeys:
+    def __repr__(self) -> str:
+        return "BATCH_KEYS"
+
+
+BATCH_KEYS: Any = _BatchKeys()  # stands for the keys of a batch in a statement built once (backend.api.loaders)
+BATCH_TENANT: Any = bindparam("batch_tenant")
+
+
 def any_of(column: Any, values: Any) -> Any:
     """``column = ANY($1)`` with the values as one array parameter.
 
     For the batched loaders: unlike ``IN ($1, $2, ...)``, the SQL text does not change with the number
-    of keys, so one prepared statement serves every batch and nothing is rendered per value.
+    of keys, so one prepared statement serves every batch and nothing is rendered per value. With
+    ``BATCH_KEYS`` the parameter is named ``batch_keys`` and given when the statement runs.
     """
+    if values is BATCH_KEYS:
+        return column == any_(bindparam("batch_keys", type_=ARRAY(column.type)))
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 

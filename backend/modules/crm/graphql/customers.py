@@ -15,9 +15,9 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
-from backend.api.loaders import by_id_loader
+from backend.api.loaders import by_id_loader, rows_by_id
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
-from backend.api.rows import Selection, prune
+from backend.api.rows import Selection
 from backend.core.db import any_of
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
@@ -34,8 +34,7 @@ def customer_loader(ctx: RequestContext) -> DataLoader[uuid.UUID, CustomerType |
 
 async def load_customers(ctx: RequestContext, ids: list[uuid.UUID],
                          selection: Selection = None) -> dict[uuid.UUID, CustomerType]:
-    stmt = select(_customer).where(_customer.c.tenant_id == ctx.principal.tenant_id, any_of(_customer.c.id, ids))
-    rows = await ctx.require_tenant_session().execute(prune(stmt, CustomerType, selection))
+    rows = await rows_by_id(ctx, _customer, ids, CustomerType, selection)
     return {r.id: CustomerType.from_row(r) for r in rows}
 
 

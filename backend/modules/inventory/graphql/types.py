@@ -13,10 +13,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from backend.api.context import RequestContext
-from backend.api.loaders import by_id_loader, grouped_loader
+from backend.api.loaders import by_id_loader, grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Node
-from backend.api.rows import RowObject, Selection, prune
+from backend.api.rows import RowObject, Selection
 from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.inventory.catalog import currency_of
@@ -58,8 +58,7 @@ async def load_products(ctx: RequestContext, ids: list[uuid.UUID],
                         selection: Selection = None) -> dict[uuid.UUID, ProductNode]:
     session = ctx.require_tenant_session()
     currency = await currency_of(session)
-    stmt = select(_product).where(_product.c.tenant_id == ctx.principal.tenant_id, any_of(_product.c.id, ids))  # type: ignore[union-attr]
-    rows = await session.execute(prune(stmt, ProductNode, selection))
+    rows = await rows_by_id(ctx, _product, ids, ProductNode, selection)
     return {r.id: ProductNode.from_row(r, currency) for r in rows}
 
 

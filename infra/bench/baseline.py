@@ -5,7 +5,7 @@ Like Jishi it connects as the runtime role and scopes each transaction to the te
 security on), but it parses nothing, checks nothing and builds the response straight from rows.
 
     BENCH_DSN=postgresql://user:pass@host/db uvicorn infra.bench.baseline:app
-    POST /graphql   header X-Bench-Tenant: <tenant id>, X-Bench-Workload: r1 | r3
+    POST /graphql   header X-Bench-Tenant: <tenant id>, X-Bench-Workload: r1 | r2 | r3
                     (the body is ignored; r3 answers the order named by X-Bench-Order)
 """
 
@@ -39,12 +39,42 @@ def _quantity(value: Decimal) -> str:
 
 
 R3_ORDER = "SELECT number, status, total FROM ord_order WHERE tenant_id = $1 AND id = $2"
+R2_CUSTOMERS = """SELECT id, name, email FROM crm_customer WHERE tenant_id = $1 AND archived_at IS NULL
+ORDER BY name, id LIMIT $2"""
+R2_CONTACTS = """SELECT customer_id, name, email FROM crm_contact WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[])
+ORDER BY is_primary DESC, name"""
+R2_OPPORTUNITIES = """SELECT customer_id, name, amount FROM crm_opportunity
+WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[]) AND status = 'open' ORDER BY created_at"""
 
 
 async def graphql(request: Request) -> Response:
-    if request.headers.get("x-bench-workload") == "r3":
+    workload = request.headers.get("x-bench-workload")
+    if workload == "r3":
         return await r3(request)
+    if workload == "r2":
+        return await r2(request)
     return await r1(request)
+
+
+async def r2(request: Request) -> Response:
+    """50 customers by name, with their contacts and open opportunities."""
+    tenant = uuid.UUID(request.headers["x-bench-tenant"])
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await conn.execute(f"SET LOCAL app.tenant_id = '{tenant}'")
+        customers = await conn.fetch(R2_CUSTOMERS, tenant, 50)
+        ids = [c["id"] for c in customers]
+        contacts = await conn.fetch(R2_CONTACTS, tenant, ids)
+        deals = await conn.fetch(R2_OPPORTUNITIES, tenant, ids)
+    contacts_of: dict[uuid.UUID, list] = {}
+    for c in contacts:
+        contacts_of.setdefault(c["customer_id"], []).append({"name": c["name"], "email": c["email"]})
+    deals_of: dict[uuid.UUID, list] = {}
+    for d in deals:
+        deals_of.setdefault(d["customer_id"], []).append(
+            {"name": d["name"], "amount": {"amount": str(d["amount"].quantize(CENTS, rounding=ROUND_HALF_EVEN))}})
+    edges = [{"node": {"name": c["name"], "email": c["email"], "contacts": contacts_of.get(c["id"], []),
+                       "opportunities": deals_of.get(c["id"], [])}} for c in customers]
+    return Response(orjson.dumps({"data": {"customers": {"edges": edges}}}), media_type="application/json")
 
 
 async def r3(request: Request) -> Response:

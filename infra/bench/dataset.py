@@ -5,7 +5,8 @@ service (CRM, inventory and orders on), filled by ``INSERT ... SELECT generate_s
 own tenant scope, so row-level security and every foreign key and CHECK constraint apply as for
 data the API writes. A tenant already complete (its orders all there) is reused as it is.
 
-Shapes per tenant: customers with a primary contact; products with a stock level and the receipt
+Shapes per tenant: customers with a primary contact, half of them with an open opportunity and a
+fifth with a lost one; products with a stock level and the receipt
 move that explains it; orders (numbers ``SO-000001``...) in a spread of statuses, each with
 ``lines_per_order`` lines priced from the products, totals equal to the sum of their lines.
 """
@@ -64,6 +65,18 @@ async def _fill(session, tenant_id: uuid.UUID, scale: Scale) -> None:  # type: i
         """INSERT INTO crm_contact (tenant_id, id, customer_id, name, email, is_primary, custom_fields, created_at)
            SELECT :t, gen_random_uuid(), c.id, 'Contact of ' || c.name, c.email, true, '{}', now()
            FROM crm_customer c WHERE c.tenant_id = :t""",
+        # opportunities: an open one for every other customer, and a lost one for every fifth
+        """INSERT INTO crm_opportunity (tenant_id, id, customer_id, name, amount, currency, stage_id, status,
+                                        probability, shared_with, custom_fields, closed_at, created_at, updated_at)
+           SELECT :t, gen_random_uuid(), c.id, 'Deal ' || k || ' with ' || c.name, (c.n % 50) * 100 + k + 0.5,
+                  t.base_currency, s.id, CASE WHEN k = 1 THEN 'open' ELSE 'lost' END, s.probability, ARRAY[]::uuid[],
+                  '{}', CASE WHEN k = 1 THEN NULL ELSE now() END, now() - make_interval(mins => k), now()
+           FROM (SELECT id, name, row_number() OVER (ORDER BY id) AS n FROM crm_customer WHERE tenant_id = :t) c
+           JOIN tenant t ON t.id = :t
+           JOIN LATERAL (SELECT id, probability FROM crm_pipeline_stage WHERE tenant_id = :t
+                         ORDER BY position LIMIT 1) s ON true
+           CROSS JOIN generate_series(1, 2) AS k
+           WHERE (k = 1 AND c.n % 2 = 0) OR (k = 2 AND c.n % 5 = 0)""",
         # products, their stock and the receipt that put it there
         """INSERT INTO inv_product (tenant_id, id, sku, name, type, unit, list_price, cost, active, custom_fields,
                                     created_at, updated_at)
@@ -138,12 +151,14 @@ async def generate(db: Database, registry: ModuleRegistry, *, scale: Scale, pref
         async with db.owner_engine.begin() as conn:
             await conn.execute(text(f"SET LOCAL app.tenant_id = '{tenant_id}'"))
             count = await conn.scalar(text("SELECT count(*) FROM ord_order WHERE tenant_id = :t"), {"t": tenant_id})
-        if count != scale.orders:
+            deals = await conn.scalar(text("SELECT count(*) FROM crm_opportunity WHERE tenant_id = :t"),
+                                      {"t": tenant_id})
+        if count != scale.orders or not deals:
             owner = async_sessionmaker(db.owner_engine, sync_session_class=TenantSession, expire_on_commit=False)
             async with owner() as session, session.begin():
                 await set_tenant(session, tenant_id)
                 for table in ("ord_order_line", "ord_order", "inv_stock_move", "inv_stock_level", "inv_product",
-                              "crm_contact", "crm_customer"):
+                              "crm_opportunity", "crm_contact", "crm_customer"):
                     await session.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
                 await _fill(session, tenant_id, scale)
         out.append(tenant_id)

@@ -46,8 +46,10 @@ from infra.bench.dataset import BENCH_PASSWORD, SCALES, bench_email, generate
 
 R1 = ("{ orders(first: 50) { edges { node { number status total { amount } customer { name } "
       "lines { quantity product { sku } } } } } }")
+R2 = ("{ customers(first: 50) { edges { node { name email contacts { name email } "
+      "opportunities { name amount { amount } } } } } }")
 R3 = "query($id: ID!) { node(id: $id) { ... on Order { number status total { amount } } } }"
-WORKLOADS = {"r1": R1, "r3": R3}
+WORKLOADS = {"r1": R1, "r2": R2, "r3": R3}
 
 
 @dataclass
@@ -146,7 +148,7 @@ def _postgres_pids() -> list[int]:
 
 
 def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
-        workloads: tuple[str, ...] = ("r1", "r3")) -> list[Result]:
+        workloads: tuple[str, ...] = ("r1", "r2", "r3")) -> list[Result]:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     owner_url = asyncio.run(prepare_database(settings, run_migrations=True))

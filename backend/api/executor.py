@@ -86,7 +86,7 @@ class QueryResult:
 
 # --- compiled shapes ---------------------------------------------------------------------------------
 
-_TYPENAME, _ATTR, _METHOD, _ASYNC_METHOD, _RESOLVER, _BATCH = range(6)
+_TYPENAME, _ATTR, _METHOD, _ASYNC_METHOD, _RESOLVER, _BATCH, _ROW_ATTR = range(7)
 _UNSET = object()
 
 
@@ -158,6 +158,7 @@ class _Field:
         "name",
         "nodes",
         "parent",
+        "parent_class",
         "selection",
         "self_first",
         "shape",
@@ -180,6 +181,7 @@ class _Field:
         self.args: dict[str, Any] = {}
         self.args_fixed = True
         self.selection: Any = _UNSET
+        self.parent_class: Any = None
 
 
 class _Plan:
@@ -223,6 +225,9 @@ class _Plan:
         plain = not sf.extensions and not getattr(sf, "permission_classes", None)
         if resolver is None and plain:
             f.kind, f.attr = _ATTR, sf.python_name
+            origin = getattr(parent.extensions.get("strawberry-definition"), "origin", None)
+            if isinstance(origin, type) and issubclass(origin, RowObject) and f.attr in origin._computes:
+                f.kind, f.func, f.parent_class = _ROW_ATTR, origin._computes[f.attr], origin
         elif (resolver is not None and plain and not sf.arguments and resolver.parent_parameter is None
               and resolver.root_parameter is None):
             f.func = resolver.wrapped_func
@@ -428,6 +433,8 @@ class CompiledExecutor:
                     values = [getattr(item.obj, attr) for item in items]
                 except AttributeError:
                     values = [self._guarded(getattr, item.obj, attr) for item in items]
+            elif kind == _ROW_ATTR:
+                values = self._row_values(f, items)
             elif kind == _TYPENAME:
                 values = [f.parent.name] * len(items)
             elif kind == _METHOD and f.info_name is None and f.self_first:
@@ -475,6 +482,27 @@ class CompiledExecutor:
                 below.extend(pending.values())
         for obj_shape, children in below:
             await self._fields(run, obj_shape.fields, children)
+
+    @staticmethod
+    def _row_values(f: _Field, items: list[_Item]) -> list[Any]:
+        """A row object's field for every item: read from the object, or computed from its row (and kept),
+        without going through ``__getattr__``."""
+        attr, compute, cls = f.attr, f.func, f.parent_class
+        values = []
+        for item in items:
+            obj = item.obj
+            state = obj.__dict__
+            value = state.get(attr, _UNSET)
+            if value is _UNSET:
+                try:
+                    if type(obj) is cls and "_row" in state:
+                        value = state[attr] = compute(state["_row"], state["_extras"])  # type: ignore[misc]
+                    else:
+                        value = getattr(obj, attr)
+                except Exception as exc:
+                    value = _Failed(exc)
+            values.append(value)
+        return values
 
     @staticmethod
     def _guarded(func: Callable[..., Any], *args: Any) -> Any:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import (
 )
 
 from backend.core.ids import new_id
+from backend.core.metrics import SQL_STATEMENTS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -154,6 +155,10 @@ def any_of(column: Any, values: Any) -> Any:
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
+def _count_statement(*_: Any) -> None:
+    SQL_STATEMENTS.inc()
+
+
 async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str) -> uuid.UUID:
     """Scope the current transaction to one tenant: ``SET LOCAL app.tenant_id``.
 
@@ -219,6 +224,7 @@ class Database:
             connect_args=connect_args,
             json_deserializer=orjson.loads,  # jsonb columns: several per row on large pages
         )
+        event.listen(self.app_engine.sync_engine, "before_cursor_execute", _count_statement)
         self.owner_url = to_async_url(owner_url) if owner_url is not None else None
         self._owner_engine: AsyncEngine | None = None
         self.sessionmaker = async_sessionmaker(

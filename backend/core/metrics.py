@@ -19,6 +19,8 @@ GRAPHQL_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+SQL_STATEMENTS = Counter("jishi_sql_statements_total", "SQL statements sent by the API's runtime role")
+
 # Operation names come from clients: keep the label set bounded.
 _OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _MAX_OPERATIONS = 500

@@ -47,6 +47,13 @@ R2_OPPORTUNITIES = """SELECT customer_id, name, amount FROM crm_opportunity
 WHERE tenant_id = $1 AND customer_id = ANY($2::uuid[]) AND status = 'open' ORDER BY created_at"""
 
 
+STATEMENTS = [0]  # SQL statements sent (SET LOCAL and queries, as Jishi's counter counts them)
+
+
+async def stats(_: Request) -> Response:
+    return Response(orjson.dumps({"statements": STATEMENTS[0]}), media_type="application/json")
+
+
 async def graphql(request: Request) -> Response:
     workload = request.headers.get("x-bench-workload")
     if workload == "r3":
@@ -65,6 +72,7 @@ async def r2(request: Request) -> Response:
         ids = [c["id"] for c in customers]
         contacts = await conn.fetch(R2_CONTACTS, tenant, ids)
         deals = await conn.fetch(R2_OPPORTUNITIES, tenant, ids)
+    STATEMENTS[0] += 4
     contacts_of: dict[uuid.UUID, list] = {}
     for c in contacts:
         contacts_of.setdefault(c["customer_id"], []).append({"name": c["name"], "email": c["email"]})
@@ -83,6 +91,7 @@ async def r3(request: Request) -> Response:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await conn.execute(f"SET LOCAL app.tenant_id = '{tenant}'")
         row = await conn.fetchrow(R3_ORDER, tenant, uuid.UUID(request.headers["x-bench-order"]))
+    STATEMENTS[0] += 2
     node = None if row is None else {"number": row["number"], "status": row["status"].upper(),
                                      "total": {"amount": str(row["total"].quantize(CENTS, rounding=ROUND_HALF_EVEN))}}
     return Response(orjson.dumps({"data": {"node": node}}), media_type="application/json")
@@ -96,6 +105,7 @@ async def r1(request: Request) -> Response:
         names = {r["id"]: r["name"] for r in await conn.fetch(R1_CUSTOMERS, tenant,
                                                                list({o["customer_id"] for o in orders}))}
         lines = await conn.fetch(R1_LINES, tenant, [o["id"] for o in orders])
+    STATEMENTS[0] += 4
     by_order: dict[uuid.UUID, list] = {}
     for line in lines:
         by_order.setdefault(line["order_id"], []).append(
@@ -118,4 +128,5 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await app.state.pool.close()
 
 
-app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz)], lifespan=lifespan)
+app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz),
+                        Route("/stats", stats)], lifespan=lifespan)

@@ -11,9 +11,10 @@
    the medians of requests/s and of the p50 and p99 latencies are reported, with the ratio of Jishi
    to the baseline measured in the same run, to a CSV and a Markdown table.
 
-Workloads so far: R1 (50 orders with customer and lines) and R3 (one ``node(id:)`` lookup of an
-order), with the CPU time per request of the server process and of PostgreSQL. R2, W1, W2 and SQL
-statements per request are the next steps (see the performance issue).
+Workloads: R1 (50 orders with customer and lines), R2 (50 customers with contacts and open
+opportunities) and R3 (one ``node(id:)`` lookup of an order). Reported per request: the CPU time of
+the server process and of PostgreSQL, and the SQL statements sent (Jishi's
+``jishi_sql_statements_total`` counter, the baseline's own count).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Result:
     ratio: float | None = None  # Jishi / baseline, same run
     app_cpu_ms: float | None = None  # CPU of the server process per request
     db_cpu_ms: float | None = None  # CPU of PostgreSQL's processes per request
+    statements: float | None = None  # SQL statements per request
 
 
 def _free_port() -> int:
@@ -134,6 +136,16 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def _statements(base_url: str) -> int:
+    """SQL statements a contestant has sent so far: Jishi's Prometheus counter, the baseline's /stats."""
+    answer = httpx.get(f"{base_url}/stats", timeout=10)
+    if answer.status_code == 200 and answer.headers.get("content-type", "").startswith("application/json"):
+        return int(answer.json()["statements"])
+    metrics = httpx.get(f"{base_url}/metrics", timeout=10).text
+    found = re.search(r"^jishi_sql_statements_total\s+([\d.e+]+)$", metrics, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
 def _postgres_pids() -> list[int]:
     """PostgreSQL's processes on this host (the bench assumes nothing else runs on it)."""
     found = []
@@ -204,18 +216,21 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
             pids = {"jishi": jishi.pid, "baseline": baseline.pid}
             for _ in range(rounds):  # interleaved
                 for name, (url, headers) in contestants.items():
+                    base_url = url.removesuffix("/graphql")
                     app_before, db_before = _cpu_seconds([pids[name]]), _cpu_seconds(_postgres_pids())
+                    sql_before = _statements(base_url)
                     rps, p50, p99, count = wrk(url, body, headers, seconds=seconds, connections=connections)
                     app_cpu = (_cpu_seconds([pids[name]]) - app_before) * 1000 / max(count, 1)
                     db_cpu = (_cpu_seconds(_postgres_pids()) - db_before) * 1000 / max(count, 1)
-                    samples[name].append((rps, p50, p99, app_cpu, db_cpu))
-            medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(5))
+                    sql = (_statements(base_url) - sql_before) / max(count, 1)
+                    samples[name].append((rps, p50, p99, app_cpu, db_cpu, sql))
+            medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(6))
                        for name, runs in samples.items()}
             base_rps = medians["baseline"][0]
-            for name, (rps, p50, p99, app_cpu, db_cpu) in medians.items():
+            for name, (rps, p50, p99, app_cpu, db_cpu, sql) in medians.items():
                 results.append(Result(workload, name, round(rps, 1), round(p50, 2), round(p99, 2),
                                       round(rps / base_rps, 3) if name == "jishi" and base_rps else None,
-                                      round(app_cpu, 2), round(db_cpu, 2)))
+                                      round(app_cpu, 2), round(db_cpu, 2), round(sql, 1)))
     finally:
         _stop(jishi)
         _stop(baseline)
@@ -246,14 +261,16 @@ def _report(results: list[Result], out_dir: Path, **conditions: object) -> None:
     with (out_dir / "results.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["workload", "contestant", "requests_per_second", "p50_ms", "p99_ms",
-                         "ratio_to_baseline", "app_cpu_ms_per_request", "db_cpu_ms_per_request"])
+                         "ratio_to_baseline", "app_cpu_ms_per_request", "db_cpu_ms_per_request",
+                         "sql_statements_per_request"])
         for r in results:
             writer.writerow([r.workload, r.contestant, r.requests_per_second, r.p50_ms, r.p99_ms,
-                             "" if r.ratio is None else r.ratio, r.app_cpu_ms, r.db_cpu_ms])
+                             "" if r.ratio is None else r.ratio, r.app_cpu_ms, r.db_cpu_ms, r.statements])
     lines = ["| workload | contestant | requests/s | p50 ms | p99 ms | ratio to baseline | app CPU ms/req | "
-             "PostgreSQL CPU ms/req |", "|---|---|---|---|---|---|---|---|"]
+             "PostgreSQL CPU ms/req | SQL statements/req |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r.workload} | {r.contestant} | {r.requests_per_second} | {r.p50_ms} | {r.p99_ms} | "
-              f"{'' if r.ratio is None else r.ratio} | {r.app_cpu_ms} | {r.db_cpu_ms} |" for r in results]
+              f"{'' if r.ratio is None else r.ratio} | {r.app_cpu_ms} | {r.db_cpu_ms} | {r.statements} |"
+              for r in results]
     header = ", ".join(f"{k} {v}" for k, v in conditions.items())
     (out_dir / "results.md").write_text(f"Conditions: {header}.\n\n" + "\n".join(lines) + "\n",
                                         encoding="utf-8")

@@ -1,5 +1,5 @@
 """A short smoke of the benchmark harness (seconds, not judged on numbers): both contestants start,
-answer R1 identically, are loaded by wrk, and the results are written."""
+answer R1, R2 and R3 identically, are loaded by wrk, and the results are written."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ async def test_the_harness_runs_end_to_end(owner_url, tmp_path):
                         jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
     results = await asyncio.to_thread(run, settings, scale="smoke", seconds=1, rounds=1, connections=4,
                                       out_dir=tmp_path)
-    assert {(r.workload, r.contestant) for r in results} == {(w, c) for w in ("r1", "r3")
+    assert {(r.workload, r.contestant) for r in results} == {(w, c) for w in ("r1", "r2", "r3")
                                                              for c in ("jishi", "baseline")}
     assert all(r.requests_per_second > 0 for r in results)
+    sql = {(r.workload, r.contestant): r.statements for r in results}
+    assert sql[("r3", "baseline")] == 2 and 2 <= sql[("r3", "jishi")] <= 4  # SET LOCAL, (modules,) the order
+    assert sql[("r1", "jishi")] <= 7 and sql[("r2", "jishi")] <= 7  # a constant handful, not one per row
     assert (tmp_path / "results.csv").read_text().startswith("workload,contestant")
     assert "| r1 | jishi |" in (tmp_path / "results.md").read_text()

@@ -6,6 +6,7 @@ import asyncio
 import difflib
 import os
 import shutil
+import statistics
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -620,3 +621,45 @@ def bench_profile(
         typer.echo(result.text)
     typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per request ({result.cpu_ms_per_request:.2f} ms CPU), "
                f"{result.statements_per_request:.1f} SQL statements per request ({requests} requests, in process)")
+
+
+@bench_app.command("scaling")
+def bench_scaling(
+    scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
+    seconds: Annotated[int, typer.Option(help="Length of each measured round.", min=1)] = 10,
+    rounds: Annotated[int, typer.Option(help="Rounds per worker count (the median is reported).", min=1)] = 3,
+    connections: Annotated[int, typer.Option(help="Concurrent connections.", min=1)] = 16,
+) -> None:
+    """R1 with one Jishi worker, then with two: requests/s and the ratio (needs wrk)."""
+    from infra.bench.run import scaling
+
+    try:
+        found = scaling(_settings(), scale=scale, seconds=seconds, rounds=rounds, connections=connections)
+    except RuntimeError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"r1: 1 worker {found[1]:.1f} req/s, 2 workers {found[2]:.1f} req/s, "
+               f"ratio {found[2] / found[1]:.2f}x ({os.cpu_count()} CPUs, PostgreSQL and wrk on the same host)")
+
+
+@bench_app.command("soak")
+def bench_soak(
+    minutes: Annotated[float, typer.Option(help="How long to keep the worker under load.", min=0.1)] = 10,
+    scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
+    connections: Annotated[int, typer.Option(help="Concurrent connections.", min=1)] = 16,
+    sample: Annotated[float, typer.Option(help="Seconds of load between memory samples.", min=1)] = 10,
+) -> None:
+    """One worker under R1, R2 and R3 in turn: its resident memory over time (needs wrk)."""
+    from infra.bench.run import soak
+
+    try:
+        samples = soak(_settings(), scale=scale, minutes=minutes, connections=connections, sample_seconds=sample)
+    except RuntimeError as exc:
+        _fail(str(exc))
+        return
+    for elapsed, workload, rss in samples:
+        typer.echo(f"{elapsed:8.1f} s  {workload}  {rss:7.1f} MB")
+    first = samples[: max(1, len(samples) // 10)]
+    last = samples[-max(1, len(samples) // 10):]
+    typer.echo(f"max {max(s[2] for s in samples):.1f} MB; first tenth {statistics.mean(s[2] for s in first):.1f} MB, "
+               f"last tenth {statistics.mean(s[2] for s in last):.1f} MB")

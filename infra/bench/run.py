@@ -159,8 +159,8 @@ def _postgres_pids() -> list[int]:
     return found
 
 
-def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
-        workloads: tuple[str, ...] = ("r1", "r2", "r3")) -> list[Result]:
+def _prepare(settings: Settings, scale: str) -> tuple[str, uuid.UUID, dict[str, str]]:
+    """The database migrated, the data set ready: the owner URL, the first bench tenant, the servers' env."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
@@ -181,22 +181,37 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
            "JISHI_APP_DB_PASSWORD": settings.app_db_password.get_secret_value(),
            "JISHI_COST_BUCKET_SIZE": "1000000000", "JISHI_COST_RESTORE_RATE": "1000000000",
            "BENCH_DSN": app_url.set(drivername="postgresql").render_as_string(hide_password=False)}
-    jishi_port, base_port = _free_port(), _free_port()
-    jishi = subprocess.Popen([str(Path(sys.executable).parent / "jishi"), "serve", "--port", str(jishi_port),
-                              "--workers", "1", "--no-migrate"], env=env, stdout=subprocess.DEVNULL)
+    return owner_url, tenant, env
+
+
+def _start_jishi(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "jishi"), "serve", "--port", str(port),
+                                "--workers", str(workers), "--no-migrate"], env=env, stdout=subprocess.DEVNULL)
+    _wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process, port
+
+
+def _jishi_headers(port: int) -> dict[str, str]:
+    token = httpx.post(f"http://127.0.0.1:{port}/auth/token", data={
+        "grant_type": "password", "username": bench_email("bench-1"), "password": BENCH_PASSWORD},
+        timeout=30).json()["access_token"]
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int, out_dir: Path,
+        workloads: tuple[str, ...] = ("r1", "r2", "r3")) -> list[Result]:
+    owner_url, tenant, env = _prepare(settings, scale)
+    base_port = _free_port()
+    jishi, jishi_port = _start_jishi(env)
     baseline = subprocess.Popen([sys.executable, "-m", "uvicorn", "infra.bench.baseline:app", "--port",
                                  str(base_port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
                                 env=env, stdout=subprocess.DEVNULL)
     results: list[Result] = []
     try:
-        _wait_until_up(f"http://127.0.0.1:{jishi_port}/healthz", jishi)
         _wait_until_up(f"http://127.0.0.1:{base_port}/healthz", baseline)
-        token = httpx.post(f"http://127.0.0.1:{jishi_port}/auth/token", data={
-            "grant_type": "password", "username": bench_email("bench-1"), "password": BENCH_PASSWORD},
-            timeout=30).json()["access_token"]
         contestants = {
-            "jishi": (f"http://127.0.0.1:{jishi_port}/graphql", {"Authorization": f"Bearer {token}",
-                                                                 "Content-Type": "application/json"}),
+            "jishi": (f"http://127.0.0.1:{jishi_port}/graphql", _jishi_headers(jishi_port)),
             "baseline": (f"http://127.0.0.1:{base_port}/graphql", {"X-Bench-Tenant": str(tenant),
                                                                    "Content-Type": "application/json"}),
         }
@@ -274,3 +289,58 @@ def _report(results: list[Result], out_dir: Path, **conditions: object) -> None:
     header = ", ".join(f"{k} {v}" for k, v in conditions.items())
     (out_dir / "results.md").write_text(f"Conditions: {header}.\n\n" + "\n".join(lines) + "\n",
                                         encoding="utf-8")
+
+
+def _body(workload: str) -> bytes:
+    return orjson.dumps({"query": WORKLOADS[workload], "variables": {}})
+
+
+def scaling(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int,
+            workload: str = "r1") -> dict[int, float]:
+    """Requests/s of Jishi with one worker and with two (one run each, same load): the median of
+    ``rounds`` rounds per worker count."""
+    _, _, env = _prepare(settings, scale)
+    found: dict[int, float] = {}
+    for workers in (1, 2):
+        process, port = _start_jishi(env, workers)
+        try:
+            url, headers = f"http://127.0.0.1:{port}/graphql", _jishi_headers(port)
+            wrk(url, _body(workload), headers, seconds=2, connections=connections)  # warm-up, every worker
+            found[workers] = statistics.median(
+                wrk(url, _body(workload), headers, seconds=seconds, connections=connections)[0]
+                for _ in range(rounds))
+        finally:
+            _stop(process)
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def soak(settings: Settings, *, scale: str, minutes: float, connections: int, sample_seconds: float = 10,
+         workloads: tuple[str, ...] = ("r1", "r2", "r3")) -> list[tuple[float, str, float]]:
+    """One worker under load for ``minutes`` (the workloads in turn, ``sample_seconds`` each): its
+    resident memory after each stint, as (elapsed seconds, workload, RSS MB)."""
+    _, tenant, env = _prepare(settings, scale)
+    process, port = _start_jishi(env)
+    samples: list[tuple[float, str, float]] = []
+    try:
+        url, headers = f"http://127.0.0.1:{port}/graphql", _jishi_headers(port)
+        order = to_global_id("Order", _an_order(env["JISHI_DATABASE_URL"], tenant))
+        bodies = {w: orjson.dumps({"query": WORKLOADS[w], "variables": {"id": order} if w == "r3" else {}})
+                  for w in workloads}
+        started = time.monotonic()
+        turn = 0
+        while time.monotonic() - started < minutes * 60:
+            workload = workloads[turn % len(workloads)]
+            wrk(url, bodies[workload], headers, seconds=max(1, int(sample_seconds)), connections=connections)
+            samples.append((round(time.monotonic() - started, 1), workload, round(_rss_mb(process.pid), 1)))
+            turn += 1
+    finally:
+        _stop(process)
+    return samples
+

@@ -663,3 +663,21 @@ def bench_soak(
     last = samples[-max(1, len(samples) // 10):]
     typer.echo(f"max {max(s[2] for s in samples):.1f} MB; first tenth {statistics.mean(s[2] for s in first):.1f} MB, "
                f"last tenth {statistics.mean(s[2] for s in last):.1f} MB")
+
+
+@bench_app.command("writes")
+def bench_writes(
+    seconds: Annotated[int, typer.Option(help="Length of each measured run.", min=1)] = 10,
+    clients: Annotated[int, typer.Option(help="Concurrent clients placing orders.", min=1)] = 16,
+    scarce: Annotated[int, typer.Option(help="W2: units of the scarce product.", min=1)] = 200,
+    out: Annotated[Path, typer.Option(help="Where writes.csv and writes.md go.")] = Path("infra/bench/results"),
+) -> None:
+    """W1 (order placement) and W2 (one scarce product) against the raw SQL baseline, on a new tenant."""
+    from infra.bench.run import run_writes
+
+    try:
+        run_writes(_settings(), seconds=seconds, clients=clients, scarce=scarce, out_dir=out)
+    except RuntimeError as exc:
+        _fail(str(exc))
+        return
+    typer.echo((out / "writes.md").read_text(encoding="utf-8"))

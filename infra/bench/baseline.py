@@ -7,6 +7,7 @@ security on), but it parses nothing, checks nothing and builds the response stra
     BENCH_DSN=postgresql://user:pass@host/db uvicorn infra.bench.baseline:app
     POST /graphql   header X-Bench-Tenant: <tenant id>, X-Bench-Workload: r1 | r2 | r3
                     (the body is ignored; r3 answers the order named by X-Bench-Order)
+    POST /w/create, /w/submit, /w/approve, /w/allocate   the write workloads (baseline_writes)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from infra.bench import baseline_writes as writes
 
 CENTS = Decimal("0.01")
 R1_ORDERS = """SELECT id, number, status, total, customer_id FROM ord_order
@@ -129,4 +132,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/healthz", healthz),
-                        Route("/stats", stats)], lifespan=lifespan)
+                        Route("/stats", stats),
+                        *(Route(f"/w/{name}", step, methods=["POST"]) for name, step in (
+                            ("create", writes.create), ("submit", writes.submit), ("approve", writes.approve),
+                            ("allocate", writes.allocate)))], lifespan=lifespan)

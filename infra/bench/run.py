@@ -44,6 +44,18 @@ from backend.core.ids import to_global_id
 from backend.modules.registry import import_module_parts, installed_modules
 from backend.settings import Settings
 from infra.bench.dataset import BENCH_PASSWORD, SCALES, bench_email, generate
+from infra.bench.writes import (
+    WriteResult,
+    baseline_placer,
+    catalog,
+    drive,
+    gids,
+    jishi_placer,
+    make_scarce,
+    scarce_outcome,
+    summarize,
+    write_tenant,
+)
 
 R1 = ("{ orders(first: 50) { edges { node { number status total { amount } customer { name } "
       "lines { quantity product { sku } } } } } }")
@@ -159,11 +171,23 @@ def _postgres_pids() -> list[int]:
     return found
 
 
+def _environment(settings: Settings) -> tuple[str, dict[str, str]]:
+    """The database migrated: its owner URL, and the environment the servers run with."""
+    owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
+    app_url = runtime_url(owner_url, settings.app_db_user, settings.app_db_password.get_secret_value())
+    env = {**os.environ, "JISHI_DATABASE_URL": owner_url, "JISHI_LOG_LEVEL": "WARNING",
+           "JISHI_APP_DB_USER": settings.app_db_user,
+           "JISHI_APP_DB_PASSWORD": settings.app_db_password.get_secret_value(),
+           "JISHI_COST_BUCKET_SIZE": "1000000000", "JISHI_COST_RESTORE_RATE": "1000000000",
+           "BENCH_DSN": app_url.set(drivername="postgresql").render_as_string(hide_password=False)}
+    return owner_url, env
+
+
 def _prepare(settings: Settings, scale: str) -> tuple[str, uuid.UUID, dict[str, str]]:
     """The database migrated, the data set ready: the owner URL, the first bench tenant, the servers' env."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
-    owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
+    owner_url, env = _environment(settings)
     registry = installed_modules()
     import_module_parts(registry)
 
@@ -175,12 +199,6 @@ def _prepare(settings: Settings, scale: str) -> tuple[str, uuid.UUID, dict[str, 
             await db.dispose()
 
     tenant = asyncio.run(data())[0]
-    app_url = runtime_url(owner_url, settings.app_db_user, settings.app_db_password.get_secret_value())
-    env = {**os.environ, "JISHI_DATABASE_URL": owner_url, "JISHI_LOG_LEVEL": "WARNING",
-           "JISHI_APP_DB_USER": settings.app_db_user,
-           "JISHI_APP_DB_PASSWORD": settings.app_db_password.get_secret_value(),
-           "JISHI_COST_BUCKET_SIZE": "1000000000", "JISHI_COST_RESTORE_RATE": "1000000000",
-           "BENCH_DSN": app_url.set(drivername="postgresql").render_as_string(hide_password=False)}
     return owner_url, tenant, env
 
 
@@ -192,9 +210,9 @@ def _start_jishi(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Pope
     return process, port
 
 
-def _jishi_headers(port: int) -> dict[str, str]:
+def _jishi_headers(port: int, slug: str = "bench-1") -> dict[str, str]:
     token = httpx.post(f"http://127.0.0.1:{port}/auth/token", data={
-        "grant_type": "password", "username": bench_email("bench-1"), "password": BENCH_PASSWORD},
+        "grant_type": "password", "username": bench_email(slug), "password": BENCH_PASSWORD},
         timeout=30).json()["access_token"]
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
@@ -344,3 +362,74 @@ def soak(settings: Settings, *, scale: str, minutes: float, connections: int, sa
         _stop(process)
     return samples
 
+
+
+def _start_baseline(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "infra.bench.baseline:app", "--port", str(port),
+                                "--workers", "1", "--log-level", "warning", "--no-access-log"],
+                               env=env, stdout=subprocess.DEVNULL)
+    _wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process, port
+
+
+def run_writes(settings: Settings, *, seconds: int, clients: int, scarce: int, out_dir: Path) -> list[WriteResult]:
+    """W1 and W2 against Jishi and the baseline, one after the other, on a new write tenant."""
+    owner_url, env = _environment(settings)
+    registry = installed_modules()
+    import_module_parts(registry)
+    tenant, slug = asyncio.run(write_tenant(settings, owner_url, registry))
+    customer, products = asyncio.run(catalog(owner_url, tenant))
+    jishi, jishi_port = _start_jishi(env)
+    baseline, base_port = _start_baseline(env)
+    results: list[WriteResult] = []
+    try:
+        url, headers = f"http://127.0.0.1:{jishi_port}/graphql", _jishi_headers(jishi_port, slug)
+        customer_gid, product_gids = gids(customer, products)
+        base_url = f"http://127.0.0.1:{base_port}"
+        w1 = {"jishi": (jishi.pid, jishi_placer(url, headers, customer_gid, product_gids[:-2])),
+              "baseline": (baseline.pid, baseline_placer(base_url, tenant, customer, products[:-2]))}
+        scarce_products = {"jishi": products[-1], "baseline": products[-2]}
+        for product in scarce_products.values():
+            asyncio.run(make_scarce(owner_url, tenant, product, scarce))
+        w2 = {"jishi": (jishi.pid, jishi_placer(url, headers, customer_gid, [product_gids[-1]], lines=1,
+                                                shortage_ok=True)),
+              "baseline": (baseline.pid, baseline_placer(base_url, tenant, customer, [products[-2]], lines=1))}
+        for workload, placers in (("w1", w1), ("w2", w2)):
+            found: dict[str, WriteResult] = {}
+            for name, (pid, place) in placers.items():
+                if workload == "w1":
+                    asyncio.run(drive(place, clients=clients, seconds=1))  # warm-up
+                cpu_before = _cpu_seconds([pid])
+                done, latencies = asyncio.run(drive(place, clients=clients, seconds=seconds))
+                found[name] = summarize(workload, name, done, latencies, seconds, _cpu_seconds([pid]) - cpu_before)
+                if workload == "w2":
+                    found[name].allocated, found[name].oversold = asyncio.run(
+                        scarce_outcome(owner_url, tenant, scarce_products[name]))
+            base = found["baseline"].placements_per_second
+            found["jishi"].ratio = round(found["jishi"].placements_per_second / base, 3) if base else None
+            results += [found["jishi"], found["baseline"]]
+    finally:
+        _stop(jishi)
+        _stop(baseline)
+    _report_writes(results, out_dir, seconds=seconds, clients=clients, scarce=scarce)
+    return results
+
+
+def _report_writes(results: list[WriteResult], out_dir: Path, **conditions: object) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "writes.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["workload", "contestant", "placements_per_second", "p50_ms", "p99_ms", "ratio_to_baseline",
+                         "app_cpu_ms_per_placement", "scarce_units_allocated", "units_oversold"])
+        for r in results:
+            writer.writerow([r.workload, r.contestant, r.placements_per_second, r.p50_ms, r.p99_ms,
+                             "" if r.ratio is None else r.ratio, r.app_cpu_ms,
+                             "" if r.allocated is None else r.allocated, "" if r.oversold is None else r.oversold])
+    lines = ["| workload | contestant | placements/s | p50 ms | p99 ms | ratio to baseline | app CPU ms/placement | "
+             "scarce units allocated | oversold |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.workload} | {r.contestant} | {r.placements_per_second} | {r.p50_ms} | {r.p99_ms} | "
+              f"{'' if r.ratio is None else r.ratio} | {r.app_cpu_ms} | {'' if r.allocated is None else r.allocated} | "
+              f"{'' if r.oversold is None else r.oversold} |" for r in results]
+    header = ", ".join(f"{k} {v}" for k, v in conditions.items())
+    (out_dir / "writes.md").write_text(f"Conditions: {header}.\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

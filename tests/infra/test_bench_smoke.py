@@ -28,3 +28,20 @@ async def test_the_harness_runs_end_to_end(owner_url, tmp_path):
     assert sql[("r1", "jishi")] <= 7 and sql[("r2", "jishi")] <= 7  # a constant handful, not one per row
     assert (tmp_path / "results.csv").read_text().startswith("workload,contestant")
     assert "| r1 | jishi |" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+async def test_the_write_workloads_run_and_nothing_is_oversold(owner_url, tmp_path):
+    import asyncio
+
+    from infra.bench.run import run_writes
+
+    settings = Settings(database_url=owner_url, app_db_user=APP_USER, app_db_password=APP_PASSWORD,
+                        jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
+    results = await asyncio.to_thread(run_writes, settings, seconds=2, clients=4, scarce=5, out_dir=tmp_path)
+    by = {(r.workload, r.contestant): r for r in results}
+    assert set(by) == {(w, c) for w in ("w1", "w2") for c in ("jishi", "baseline")}
+    assert by[("w1", "jishi")].placements_per_second > 0 and by[("w1", "baseline")].placements_per_second > 0
+    for contestant in ("jishi", "baseline"):  # more clients than units: every unit goes once, none twice
+        assert by[("w2", contestant)].allocated == 5 and by[("w2", contestant)].oversold == 0
+    assert "| w2 | jishi |" in (tmp_path / "writes.md").read_text()

@@ -157,8 +157,11 @@ async def generate(db: Database, registry: ModuleRegistry, *, scale: Scale, pref
             owner = async_sessionmaker(db.owner_engine, sync_session_class=TenantSession, expire_on_commit=False)
             async with owner() as session, session.begin():
                 await set_tenant(session, tenant_id)
-                for table in ("ord_order_line", "ord_order", "inv_stock_move", "inv_stock_level", "inv_product",
-                              "crm_opportunity", "crm_contact", "crm_customer"):
+                # what writes to these tenants may have added first (referencing rows before referenced ones)
+                for table in ("inv_reservation", "ord_fulfillment_line", "ord_fulfillment", "ord_return_line",
+                              "ord_return", "ord_order_event", "crm_timeline_entry", "crm_activity",
+                              "crm_opportunity_stage_change", "ord_order_line", "ord_order", "inv_stock_move",
+                              "inv_stock_level", "inv_product", "crm_opportunity", "crm_contact", "crm_customer"):
                     await session.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
                 await _fill(session, tenant_id, scale)
         out.append(tenant_id)

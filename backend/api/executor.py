@@ -67,6 +67,7 @@ from graphql.language import DirectiveNode, VariableNode, Visitor, visit
 from graphql.pyutils import Path, is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types import Info
+from strawberry.types.arguments import convert_arguments
 
 from backend.api.rows import RowObject
 
@@ -159,6 +160,7 @@ class _Field:
         "nodes",
         "parent",
         "parent_class",
+        "position",
         "selection",
         "self_first",
         "shape",
@@ -182,6 +184,7 @@ class _Field:
         self.args_fixed = True
         self.selection: Any = _UNSET
         self.parent_class: Any = None
+        self.position = 0  # in its selection: errors are ordered by it
 
 
 class _Plan:
@@ -196,12 +199,12 @@ class _Plan:
         assert root is not None
         grouped = collect_fields(self.schema, fragments, variables, root, operation).grouped_field_set
         self.root = _Object(self, True, root, [])
-        self.root._fields = [self.field(root, key, details) for key, details in grouped.items()]
+        self.root._fields = _positioned([self.field(root, key, details) for key, details in grouped.items()])
 
     def subfields(self, type_: GraphQLObjectType, details: list[FieldDetails]) -> list[_Field]:
         grouped = collect_subfields(self.schema, self.fragments, self.variables, self.operation, type_,
                                     details).grouped_field_set
-        return [self.field(type_, key, group) for key, group in grouped.items()]
+        return _positioned([self.field(type_, key, group) for key, group in grouped.items()])
 
     def field(self, parent: GraphQLObjectType, key: str, details: list[FieldDetails]) -> _Field:
         nodes = [d.node for d in details]
@@ -223,6 +226,12 @@ class _Plan:
             return f
         resolver = sf.base_resolver
         plain = not sf.extensions and not getattr(sf, "permission_classes", None)
+        batch = getattr(resolver.wrapped_func, "__batch__", None) if resolver is not None else None
+        if (batch is not None and plain and resolver.self_parameter is not None  # type: ignore[union-attr]
+                and resolver.parent_parameter is None and resolver.root_parameter is None  # type: ignore[union-attr]
+                and (not sf.arguments or self.executor.strawberry is not None)):
+            f.kind, f.func = _BATCH, batch  # backend.api.loaders.batched: one call per level
+            return f
         if resolver is None and plain:
             f.kind, f.attr = _ATTR, sf.python_name
             origin = getattr(parent.extensions.get("strawberry-definition"), "origin", None)
@@ -234,9 +243,6 @@ class _Plan:
             f.self_first = resolver.self_parameter is not None
             f.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
             f.kind = _ASYNC_METHOD if resolver.is_async else _METHOD
-            batch = getattr(f.func, "__batch__", None)  # backend.api.loaders.batched: one call per level
-            if batch is not None and f.self_first:
-                f.kind, f.func = _BATCH, batch
         return f
 
     def shape(self, type_: Any, details: list[FieldDetails]) -> Any:
@@ -250,6 +256,12 @@ class _Plan:
         if isinstance(type_, GraphQLInterfaceType | GraphQLUnionType):
             return _Abstract(self, nonnull, type_, details)
         return _Leaf(nonnull, self.executor.coercer(type_))
+
+
+def _positioned(fields: list[_Field]) -> list[_Field]:
+    for position, f in enumerate(fields):
+        f.position = position
+    return fields
 
 
 def _identity(value: Any) -> Any:
@@ -288,33 +300,67 @@ def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
 
 
 class _Slot:
-    """Where an object (or a list) sits in the response, for null propagation.
+    """A position in the response that can be nulled: an object (an ``_Item``) or a list.
 
+    Its path and its ``order`` are derived on demand from the item that owns the field, the field and
+    the list indexes, so building a response creates no path objects unless an error needs one.
     ``order`` places the position in document order (field positions and list indexes), the order
     in which graphql-core completes a query: errors are reported in it, and an error inside a
     position that an earlier error already nulled is not reported (graphql-core never reaches it).
     """
 
-    __slots__ = ("container", "key", "nullable", "order", "up")
+    __slots__ = ("container", "field", "index", "key", "nullable", "owner", "up")
 
-    def __init__(self, container: Any, key: Any, nullable: bool, up: _Slot | None, order: tuple[int, ...]) -> None:
+    def __init__(self, container: Any, key: Any, nullable: bool, up: _Slot | None, owner: _Item | None,
+                 field: _Field | None, index: tuple[int, ...]) -> None:
         self.container = container
         self.key = key
         self.nullable = nullable
         self.up = up
-        self.order = order
+        self.owner = owner
+        self.field = field
+        self.index = index
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        if self.owner is None:
+            return ()
+        return (*self.owner.order, self.field.position, *self.index)  # type: ignore[union-attr]
+
+    @property
+    def path(self) -> Path | None:
+        if self.owner is None:
+            return None
+        return _path(self.owner, self.field, self.index)  # type: ignore[arg-type]
 
 
-class _Item:
-    __slots__ = ("obj", "order", "out", "path", "slot")
+class _Item(_Slot):
+    """An object to complete, with the dict its fields go into; it is also its own position."""
 
-    def __init__(self, obj: Any, out: dict[str, Any], slot: _Slot | None, path: Path | None,
-                 order: tuple[int, ...]) -> None:
+    __slots__ = ("obj", "out")
+
+    def __init__(self, obj: Any, out: dict[str, Any], container: Any, key: Any, nullable: bool, up: _Slot | None,
+                 owner: _Item | None, field: _Field | None, index: tuple[int, ...]) -> None:
         self.obj = obj
         self.out = out
-        self.slot = slot
-        self.path = path
-        self.order = order
+        self.container = container
+        self.key = key
+        self.nullable = nullable
+        self.up = up
+        self.owner = owner
+        self.field = field
+        self.index = index
+
+
+def _path(owner: _Item, f: _Field, index: tuple[int, ...] = ()) -> Path:
+    path = Path(owner.path, f.key, f.parent.name)
+    for i in index:
+        path = Path(path, i, None)
+    return path
+
+
+def _order(owner: _Item, f: _Field, index: tuple[int, ...] = ()) -> tuple[int, ...]:
+    return (*owner.order, f.position, *index)
 
 
 class _Failed:
@@ -362,8 +408,9 @@ class _LRU(OrderedDict[Any, Any]):
 
 class CompiledExecutor:
     def __init__(self, schema: GraphQLSchema, *, classes: dict[type, GraphQLObjectType] | None = None,
-                 cache_size: int = 512) -> None:
+                 cache_size: int = 512, strawberry_schema: Any = None) -> None:
         self.schema = schema
+        self.strawberry = strawberry_schema  # converts the arguments of batch forms, as strawberry would
         self._plans = _LRU(cache_size)
         self._coercers: dict[str, Callable[[Any], Any]] = {}
         # A strawberry object's class names its GraphQL type (for interface and union fields).
@@ -415,7 +462,7 @@ class CompiledExecutor:
         plan = self._plan(cache_key, document, operation, coerced)
         run = _Run(plan, context, coerced)
         data: dict[str, Any] = {}
-        await self._fields(run, plan.root.fields, [_Item(None, data, None, None, ())])
+        await self._fields(run, plan.root.fields, [_Item(None, data, None, None, False, None, None, None, ())])
         return QueryResult(None if run.root_null else data, _reported(run.errors), run.cost)
 
     # --- one level: every field of one object type, for all its objects ---------------------------------
@@ -451,7 +498,8 @@ class CompiledExecutor:
                 try:
                     if kind == _BATCH:
                         try:
-                            values = await f.func(run.context, [item.obj for item in items])  # type: ignore[misc]
+                            kwargs = self._batch_arguments(run, f) if f.strawberry_field.arguments else {}
+                            values = await f.func(run.context, [item.obj for item in items], **kwargs)  # type: ignore[misc]
                         except Exception as exc:
                             values = [_Failed(exc)] * len(items)
                     else:
@@ -477,11 +525,17 @@ class CompiledExecutor:
             else:
                 pending: dict[int, tuple[_Object, list[_Item]]] = {}
                 for item, value in zip(items, values, strict=True):
-                    self._complete(run, f, shape, value, item.out, key, item.slot,
-                                   Path(item.path, key, f.parent.name), (*item.order, position), pending)
+                    self._complete(run, f, shape, value, item.out, key, item, item, (), pending)
                 below.extend(pending.values())
         for obj_shape, children in below:
             await self._fields(run, obj_shape.fields, children)
+
+    def _batch_arguments(self, run: _Run, f: _Field) -> dict[str, Any]:
+        """The field's arguments as its resolver would get them (strawberry's conversion: enums, inputs)."""
+        args = f.args if f.args_fixed else get_argument_values(f.definition, f.nodes[0], run.variables)
+        schema = self.strawberry
+        return convert_arguments(args, f.strawberry_field.arguments,
+                                 scalar_registry=schema.schema_converter.scalar_registry, config=schema.config)
 
     @staticmethod
     def _row_values(f: _Field, items: list[_Item]) -> list[Any]:
@@ -512,25 +566,28 @@ class CompiledExecutor:
             return _Failed(exc)
 
     def _complete(self, run: _Run, f: _Field, shape: Any, value: Any, container: Any, key: Any,
-                  owner: _Slot | None, path: Path, order: tuple[int, ...],
+                  up: _Slot, owner: _Item, index: tuple[int, ...],
                   pending: dict[int, tuple[_Object, list[_Item]]]) -> None:
-        """Put ``value`` at ``container[key]`` as ``shape`` wants it; objects are queued for the next level."""
+        """Put ``value`` at ``container[key]`` as ``shape`` wants it; objects are queued for the next level.
+
+        ``up`` is the position a failure here nulls (when this one cannot be null), ``owner`` the object
+        whose field ``f`` this is, ``index`` the list indexes from that field down to here."""
         if value is None or value is Undefined:
             container[key] = None
             if shape.nonnull:
-                self._fail(run, _null_error(f), f, path, order, owner, True)
+                self._fail_at(run, _null_error(f), f, owner, index, up, True)
             return
         if type(value) is _Failed:
             container[key] = None
-            self._fail(run, value.error, f, path, order, owner, shape.nonnull)
+            self._fail_at(run, value.error, f, owner, index, up, shape.nonnull)
             return
         kind = type(shape)
         if kind is _Object or kind is _Abstract:
             if kind is _Abstract:
-                runtime = self._runtime_type(run, shape, value, f, path)
+                runtime = self._runtime_type(run, shape, value, f, owner, index)
                 if runtime is None:
                     container[key] = None
-                    self._fail(run, _type_error(shape.type, value), f, path, order, owner, shape.nonnull)
+                    self._fail_at(run, _type_error(shape.type, value), f, owner, index, up, shape.nonnull)
                     return
                 shape = shape.of(runtime)
             out: dict[str, Any] = {}
@@ -539,50 +596,49 @@ class CompiledExecutor:
             entry = pending.get(id(shape))
             if entry is None:
                 entry = pending[id(shape)] = (shape, [])
-            entry[1].append(_Item(value, out, _Slot(container, key, not shape.nonnull, owner, order), path, order))
+            entry[1].append(_Item(value, out, container, key, not shape.nonnull, up, owner, f, index))
         elif kind is _List:
             if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
                 container[key] = None
                 error = TypeError(f"Expected Iterable, but did not find one for field {f.parent.name}.{f.name}.")
-                self._fail(run, error, f, path, order, owner, shape.nonnull)
+                self._fail_at(run, error, f, owner, index, up, shape.nonnull)
                 return
             out_list: list[Any] = []
             container[key] = out_list
-            slot = _Slot(container, key, not shape.nonnull, owner, order)
+            slot = _Slot(container, key, not shape.nonnull, up, owner, f, index)
             inner = shape.of
             if type(inner) is _Leaf:
                 coerce = inner.coerce
-                for index, element in enumerate(value):
+                for i, element in enumerate(value):
                     if element is None:
                         out_list.append(None)
                         if inner.nonnull:
-                            self._fail(run, _null_error(f), f, Path(path, index, None), (*order, index), slot, True)
+                            self._fail_at(run, _null_error(f), f, owner, (*index, i), slot, True)
                         continue
                     try:
                         out_list.append(coerce(element))
                     except Exception as exc:
                         out_list.append(None)
-                        self._fail(run, exc, f, Path(path, index, None), (*order, index), slot, inner.nonnull)
+                        self._fail_at(run, exc, f, owner, (*index, i), slot, inner.nonnull)
             else:
-                for index, element in enumerate(value):
+                for i, element in enumerate(value):
                     out_list.append(None)
-                    self._complete(run, f, inner, element, out_list, index, slot, Path(path, index, None),
-                                   (*order, index), pending)
+                    self._complete(run, f, inner, element, out_list, i, slot, owner, (*index, i), pending)
         else:
             try:
                 container[key] = shape.coerce(value)
             except Exception as exc:
                 container[key] = None
-                self._fail(run, exc, f, path, order, owner, shape.nonnull)
+                self._fail_at(run, exc, f, owner, index, up, shape.nonnull)
 
-    def _runtime_type(self, run: _Run, shape: _Abstract, value: Any, f: _Field,
-                      path: Path) -> GraphQLObjectType | None:
+    def _runtime_type(self, run: _Run, shape: _Abstract, value: Any, f: _Field, owner: _Item,
+                      index: tuple[int, ...]) -> GraphQLObjectType | None:
         runtime = self.classes.get(type(value))
         if runtime is not None and self.schema.is_sub_type(shape.type, runtime):
             return runtime
         resolve_type = shape.type.resolve_type
         if resolve_type is not None:
-            name = resolve_type(value, self._info(run, f, path), shape.type)
+            name = resolve_type(value, self._info(run, f, _path(owner, f, index)), shape.type)
             if is_awaitable(name):  # not supported by the compiled path: strawberry's are synchronous
                 return None
             runtime = self.schema.get_type(name) if isinstance(name, str) else name
@@ -601,7 +657,7 @@ class CompiledExecutor:
 
     async def _resolve(self, run: _Run, f: _Field, items: list[_Item]) -> list[Any]:
         """The field's value for every item; resolvers run together, their awaits driven as one."""
-        first_path = Path(items[0].path, f.key, f.parent.name) if items else None
+        first_path = _path(items[0], f) if items else None
         info = self._info(run, f, first_path)
         values: list[Any] = [None] * len(items)
         waiting: list[tuple[int, Any]] = []
@@ -645,7 +701,11 @@ class CompiledExecutor:
 
     def _error(self, run: _Run, exc: Exception, f: _Field, item: _Item, position: int, nonnull: bool) -> None:
         """An error of the leaf field ``f`` (at ``position`` in its selection) of ``item``."""
-        self._fail(run, exc, f, Path(item.path, f.key, f.parent.name), (*item.order, position), item.slot, nonnull)
+        self._fail(run, exc, f, _path(item, f), (*item.order, position), item, nonnull)
+
+    def _fail_at(self, run: _Run, exc: Exception, f: _Field, owner: _Item, index: tuple[int, ...],
+                 up: _Slot | None, nonnull: bool) -> None:
+        self._fail(run, exc, f, _path(owner, f, index), _order(owner, f, index), up, nonnull)
 
     def _fail(self, run: _Run, exc: Exception, f: _Field, path: Path | None, order: tuple[int, ...],
               owner: _Slot | None, nonnull: bool) -> None:

@@ -102,7 +102,8 @@ class GraphQLEndpoint:
             self.rules.append(NoSchemaIntrospectionCustomRule)
         self._documents = _LRU(1024)
         self._validations = _LRU(1024)
-        self.executor = CompiledExecutor(schema.graphql) if settings.compiled_execution else None
+        self.executor = (CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry)
+                         if settings.compiled_execution else None)
         self._ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None
         self.buckets = build_buckets(size=settings.cost_bucket_size, rate=settings.cost_restore_rate,
                                      redis_url=settings.redis_url)

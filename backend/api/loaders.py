@@ -23,20 +23,21 @@ def _selection_for(ctx: RequestContext, row_type: type[RowObject] | None) -> Sel
 
 
 def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID, list[uuid.UUID]], Any],
-                   make: Callable[[Any], Any], row_type: type[RowObject] | None = None
-                   ) -> DataLoader[uuid.UUID, list[Any]]:
+                   make: Callable[[Any], Any], row_type: type[RowObject] | None = None,
+                   keep: tuple[str, ...] = ()) -> DataLoader[uuid.UUID, list[Any]]:
     """Lists keyed by the column ``key`` (a foreign key): ``stmt_for(tenant_id, keys)`` selects the
     rows of the whole batch, ``make(row)`` turns one into its GraphQL object.
 
-    With ``row_type`` (a RowObject), only the columns of the fields the query selects are loaded:
-    the loader is per selection, so objects loaded for one selection never serve another."""
+    With ``row_type`` (a RowObject), only the columns of the fields the query selects are loaded
+    (and those in ``keep``: what the caller reads itself, e.g. to filter): the loader is per
+    selection, so objects loaded for one selection never serve another."""
     selection = _selection_for(ctx, row_type)
     cache_key = ("grouped", key, stmt_for, selection)
     found = ctx.loaders.get(cache_key)
     if found is not None:  # called once per parent object: the common case returns here
         return found
 
-    template = _template(stmt_for, row_type, selection, key)
+    template = _template(stmt_for, row_type, selection, (key, *keep))
 
     async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
         groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
@@ -53,15 +54,15 @@ _TEMPLATES: OrderedDict[Any, Any] = OrderedDict()
 
 
 def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, selection: Selection,
-              key: str) -> Any:
+              keep: tuple[str, ...]) -> Any:
     """The loader's statement, built (and pruned to the selection) once: a batch only binds its tenant and
     keys (``batch_tenant``, ``batch_keys``), so nothing is rebuilt or re-rendered per request."""
-    cache_key = (stmt_for, row_type, selection, key)
+    cache_key = (stmt_for, row_type, selection, keep)
     found = _TEMPLATES.get(cache_key)
     if found is None:
         found = stmt_for(BATCH_TENANT, BATCH_KEYS)
         if row_type is not None:
-            found = prune(found, row_type, selection, keep=(key,))
+            found = prune(found, row_type, selection, keep=keep)
         _TEMPLATES[cache_key] = found
         if len(_TEMPLATES) > 1024:
             _TEMPLATES.popitem(last=False)
@@ -72,7 +73,7 @@ def rows_by_id(ctx: RequestContext, table: Any, ids: list[Any], row_type: type[R
                selection: Selection = None) -> Any:
     """``SELECT`` the tenant's rows of ``table`` with these ids (pruned to the selection), from a template."""
     stmt = _template(_BY_ID.setdefault(table, lambda tenant, keys: select(table).where(
-        table.c.tenant_id == tenant, any_of(table.c.id, keys))), row_type, selection, "id")
+        table.c.tenant_id == tenant, any_of(table.c.id, keys))), row_type, selection, ("id",))
     return ctx.require_tenant_session().execute(
         stmt, {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(ids)})  # type: ignore[union-attr]
 
@@ -99,13 +100,14 @@ def by_id_loader(ctx: RequestContext, name: str, fetch: Callable[..., Any],
     return ctx.loader(cache_key, lambda: DataLoader(load_fn=load))
 
 
-def batched(batch: Callable[[RequestContext, list[Any]], Awaitable[list[Any]]]) -> Callable[[F], F]:
-    """Give a resolver (of an object field without arguments) a form for a whole level of objects.
+def batched(batch: Callable[..., Awaitable[list[Any]]]) -> Callable[[F], F]:
+    """Give a resolver a form for a whole level of objects.
 
-    The compiled executor calls ``await batch(ctx, parents)`` once for all the objects of a level
-    instead of the resolver once per object; it must answer, in order, what the resolver would
-    answer for each (the side-by-side tests of the two executors check this). graphql-core, and
-    anything else that calls the resolver, still uses the resolver.
+    The compiled executor calls ``await batch(ctx, parents, **arguments)`` once for all the objects
+    of a level (the field's arguments converted as the resolver gets them) instead of the resolver
+    once per object; it must answer, in order, what the resolver would answer for each (the
+    side-by-side tests of the two executors check this). graphql-core, and anything else that calls
+    the resolver, still uses the resolver.
     """
 
     def mark(resolver: F) -> F:

@@ -126,3 +126,19 @@ async def test_only_the_selected_columns_are_loaded(shop_with_orders: Shop, gql,
         b: orders(first: 3) { edges { node { notes billingAddress total { amount currencyCode } createdAt
            customer { email tags } lines { total { amount } backordered product { name unitPrice { amount } } } } } }
         c: customers(first: 5) { nodes { name email orders { number total { amount } } } } }""", **who)
+
+
+async def test_batched_fields_with_arguments(shop_with_orders: Shop, gql, reference):
+    who = {"tenant": shop_with_orders.tenant, "permissions": (*PERMISSIONS, "crm.write")}
+    customers = (await gql("{ customers(first: 5) { nodes { id } } }", **who))["data"]["customers"]["nodes"]
+    make = ('mutation($in: OpportunityCreateInput!) { opportunityCreate(input: $in) { opportunity { id } '
+            'userErrors { code } } }')
+    for n, customer in enumerate(customers):
+        for k in range(n + 1):
+            made = await gql(make, {"in": {"customerId": customer["id"], "name": f"Deal {n}.{k}", "amount": "10"}},
+                             **who)
+            assert made["data"]["opportunityCreate"]["userErrors"] == []
+    body = await same(gql, reference, """{ customers(first: 5) { nodes { name open: opportunities { name amount {
+        amount } } all: opportunities(status: null) { name status } won: opportunities(status: WON) { name }
+        contacts { name } } } }""", **who)
+    assert sum(len(c["open"]) for c in body["data"]["customers"]["nodes"]) == 3  # 1 + 2 for the two customers

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import cross_module_field
-from backend.api.loaders import batched, by_key, grouped_loader
+from backend.api.loaders import batched, by_key, grouped_loader, load_all
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
 from backend.api.rows import RowObject
@@ -74,7 +74,30 @@ def _grouped_loader(ctx: RequestContext, key: str, stmt_for, make):  # type: ign
 
 
 def _contacts_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
-    return grouped_loader(ctx, "customer_id", _contacts_stmt, ContactType.from_row)
+    return grouped_loader(ctx, "customer_id", _contacts_stmt, _contact_of_row, row_type=ContactType)
+
+
+def _contact_of_row(r) -> ContactType:  # type: ignore[no-untyped-def]
+    return ContactType.from_row(r)
+
+
+def _opportunity_of_row(r) -> OpportunityType:  # type: ignore[no-untyped-def]
+    return OpportunityType.from_row(r)
+
+
+def _opportunities_loader(ctx: RequestContext, stmt_for):  # type: ignore[no-untyped-def]
+    return grouped_loader(ctx, "customer_id", stmt_for, _opportunity_of_row, row_type=OpportunityType,
+                          keep=("status",))  # Customer.opportunities(status:) filters on it
+
+
+async def _opportunities_of(ctx: RequestContext, customers: list, status: OpportunityStatus | None = None,  # type: ignore[type-arg]
+                            ) -> list[list[OpportunityType]]:
+    """The batch form of ``Customer.opportunities`` (the same loaders, one call for a page)."""
+    pks = [c.pk for c in customers]
+    if status is OpportunityStatus.OPEN:
+        return await load_all(_opportunities_loader(ctx, _open_opportunities_stmt), pks)
+    found = await load_all(_opportunities_loader(ctx, _all_opportunities_stmt), pks)
+    return [[o for o in group if status is None or o.status is status] for group in found]
 
 
 def _contacts_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
@@ -132,7 +155,7 @@ class PipelineStageType(Node):
 
 
 @strawberry.type(name="Contact")
-class ContactType(Node):
+class ContactType(RowObject, Node):
     id: strawberry.ID
     name: str
     title: str | None
@@ -145,13 +168,19 @@ class ContactType(Node):
 
     @classmethod
     def from_row(cls, r) -> ContactType:  # type: ignore[no-untyped-def]
-        return cls(id=to_global_id("Contact", r.id), name=r.name, title=r.title, email=r.email, phone=r.phone,
-                   is_primary=r.is_primary, custom_fields=r.custom_fields or {}, created_at=r.created_at,
-                   customer_pk=r.customer_id)
+        return cls.lazy(r)
+
+
+ContactType.computes(
+    _contact, id=lambda r, k: to_global_id("Contact", r.id), name=lambda r, k: r.name, title=lambda r, k: r.title,
+    email=lambda r, k: r.email, phone=lambda r, k: r.phone, is_primary=lambda r, k: r.is_primary,
+    custom_fields=lambda r, k: r.custom_fields or {}, created_at=lambda r, k: r.created_at,
+    customer_pk=lambda r, k: r.customer_id,
+)
 
 
 @strawberry.type(name="Opportunity")
-class OpportunityType(Node):
+class OpportunityType(RowObject, Node):
     id: strawberry.ID
     name: str
     amount: MoneyType
@@ -169,12 +198,7 @@ class OpportunityType(Node):
 
     @classmethod
     def from_row(cls, r) -> OpportunityType:  # type: ignore[no-untyped-def]
-        return cls(id=to_global_id("Opportunity", r.id), name=r.name, amount=MoneyType.of(r.amount, r.currency),
-                   status=OpportunityStatus(r.status), probability=r.probability,
-                   expected_close_date=r.expected_close_date, lost_reason=r.lost_reason,
-                   custom_fields=r.custom_fields or {}, closed_at=r.closed_at,
-                   created_at=r.created_at, stage_pk=r.stage_id, owner_pk=r.owner_id, customer_pk=r.customer_id,
-                   pk=r.id)
+        return cls.lazy(r)
 
     @strawberry.field
     async def stage(self, info: Info) -> PipelineStageType:
@@ -201,6 +225,16 @@ class OpportunityType(Node):
         from backend.modules.orders.graphql.types import orders_of_opportunity
 
         return await orders_of_opportunity(info, self.pk)
+
+
+OpportunityType.computes(
+    _opp, id=lambda r, k: to_global_id("Opportunity", r.id), name=lambda r, k: r.name,
+    amount=lambda r, k: MoneyType.of(r.amount, r.currency), status=lambda r, k: OpportunityStatus(r.status),
+    probability=lambda r, k: r.probability, expected_close_date=lambda r, k: r.expected_close_date,
+    lost_reason=lambda r, k: r.lost_reason, custom_fields=lambda r, k: r.custom_fields or {},
+    closed_at=lambda r, k: r.closed_at, created_at=lambda r, k: r.created_at, stage_pk=lambda r, k: r.stage_id,
+    owner_pk=lambda r, k: r.owner_id, customer_pk=lambda r, k: r.customer_id, pk=lambda r, k: r.id,
+)
 
 
 @strawberry.type(name="Activity")
@@ -283,13 +317,12 @@ class CustomerType(RowObject, Node):
         return await _contacts_loader(info.context).load(self.pk)
 
     @strawberry.field(description="OPEN opportunities by default.")
+    @batched(_opportunities_of)
     async def opportunities(self, info: Info, status: OpportunityStatus | None = OpportunityStatus.OPEN
                             ) -> list[OpportunityType]:
         if status is OpportunityStatus.OPEN:
-            return await _grouped_loader(info.context, "customer_id", _open_opportunities_stmt,
-                                         OpportunityType.from_row).load(self.pk)
-        found = await _grouped_loader(info.context, "customer_id", _all_opportunities_stmt,
-                                      OpportunityType.from_row).load(self.pk)
+            return await _opportunities_loader(info.context, _open_opportunities_stmt).load(self.pk)
+        found = await _opportunities_loader(info.context, _all_opportunities_stmt).load(self.pk)
         return [o for o in found if status is None or o.status is status]
 
     @cross_module_field(module="finance", empty=list, description="Invoices, newest first; empty while finance "

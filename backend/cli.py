@@ -574,6 +574,15 @@ def bench_data(
                + ", ".join(str(t) for t in tenants))
 
 
+def _measured(measure: Callable[..., T], **options: object) -> T:
+    """Run a measurement of infra/bench; what it cannot do (no wrk, a server that does not start) exits 1."""
+    try:
+        return measure(_settings(), **options)
+    except RuntimeError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
 @bench_app.command("run")
 def bench_run(
     scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
@@ -585,13 +594,8 @@ def bench_run(
     """Measure Jishi against the raw baseline in the same run (needs wrk)."""
     from infra.bench.run import run
 
-    try:
-        results = run(_settings(), scale=scale, seconds=seconds, rounds=rounds, connections=connections, out_dir=out)
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
+    _measured(run, scale=scale, seconds=seconds, rounds=rounds, connections=connections, out_dir=out)
     typer.echo((out / "results.md").read_text(encoding="utf-8"))
-    del results
 
 
 @bench_app.command("profile")
@@ -633,11 +637,7 @@ def bench_scaling(
     """R1 with one Jishi worker, then with two: requests/s and the ratio (needs wrk)."""
     from infra.bench.run import scaling
 
-    try:
-        found = scaling(_settings(), scale=scale, seconds=seconds, rounds=rounds, connections=connections)
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
+    found = _measured(scaling, scale=scale, seconds=seconds, rounds=rounds, connections=connections)
     typer.echo(f"r1: 1 worker {found[1]:.1f} req/s, 2 workers {found[2]:.1f} req/s, "
                f"ratio {found[2] / found[1]:.2f}x ({os.cpu_count()} CPUs, PostgreSQL and wrk on the same host)")
 
@@ -652,11 +652,7 @@ def bench_soak(
     """One worker under R1, R2 and R3 in turn: its resident memory over time (needs wrk)."""
     from infra.bench.run import soak
 
-    try:
-        samples = soak(_settings(), scale=scale, minutes=minutes, connections=connections, sample_seconds=sample)
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
+    samples = _measured(soak, scale=scale, minutes=minutes, connections=connections, sample_seconds=sample)
     for elapsed, workload, rss in samples:
         typer.echo(f"{elapsed:8.1f} s  {workload}  {rss:7.1f} MB")
     first = samples[: max(1, len(samples) // 10)]
@@ -675,9 +671,5 @@ def bench_writes(
     """W1 (order placement) and W2 (one scarce product) against the raw SQL baseline, on a new tenant."""
     from infra.bench.run import run_writes
 
-    try:
-        run_writes(_settings(), seconds=seconds, clients=clients, scarce=scarce, out_dir=out)
-    except RuntimeError as exc:
-        _fail(str(exc))
-        return
+    _measured(run_writes, seconds=seconds, clients=clients, scarce=scarce, out_dir=out)
     typer.echo((out / "writes.md").read_text(encoding="utf-8"))

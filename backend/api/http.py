@@ -15,7 +15,6 @@ both, since authentication is HTTP's concern, not GraphQL's.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +43,7 @@ from backend.api.schema import ApiSchema
 from backend.core.access import scope_session
 from backend.core.db import Database, set_tenant
 from backend.core.errors import ApiError, QueryTooComplex, Unauthenticated
+from backend.core.lru import LRU
 from backend.core.metrics import GRAPHQL_LATENCY, GRAPHQL_REQUESTS, operation_label
 from backend.core.principal import Authenticator
 from backend.core.request_id import current_request_id
@@ -63,18 +63,6 @@ class BadRequest(Exception):
         self.message = message
         self.status = status
         self.headers = headers or {}
-
-
-class _LRU(OrderedDict[Any, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
 
 
 @dataclass
@@ -100,8 +88,8 @@ class GraphQLEndpoint:
         self.rules = list(specified_rules)
         if not settings.introspection_enabled:
             self.rules.append(NoSchemaIntrospectionCustomRule)
-        self._documents = _LRU(1024)
-        self._validations = _LRU(1024)
+        self._documents = LRU(1024)
+        self._validations = LRU(1024)
         self.executor = (CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry)
                          if settings.compiled_execution else None)
         self._ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None

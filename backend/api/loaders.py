@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from backend.api.context import RequestContext
 from backend.api.rows import RowObject, Selection, prune
 from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
+from backend.core.lru import LRU
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +51,7 @@ def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID,
     return ctx.loader(cache_key, lambda: DataLoader(load_fn=load))
 
 
-_TEMPLATES: OrderedDict[Any, Any] = OrderedDict()
+_TEMPLATES = LRU(1024)
 
 
 def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, selection: Selection,
@@ -63,9 +64,7 @@ def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, se
         found = stmt_for(BATCH_TENANT, BATCH_KEYS)
         if row_type is not None:
             found = prune(found, row_type, selection, keep=keep)
-        _TEMPLATES[cache_key] = found
-        if len(_TEMPLATES) > 1024:
-            _TEMPLATES.popitem(last=False)
+        _TEMPLATES.put(cache_key, found)
     return found
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from joserfc import jwt
@@ -17,6 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
 from backend.core.errors import Unauthenticated
+from backend.core.lru import LRU
 from backend.modules.platform.keys import SigningKeys
 
 CLIENT_SUBJECT_PREFIX = "client:"
@@ -59,8 +59,7 @@ class AccessTokens:
         # Verified tokens, until they expire: an ES256 signature check costs about as much CPU as a
         # small query, and a client sends the same token with every request. Bounded; a token is the key,
         # so nothing that was not verified once can be found here.
-        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
-        self._verified_max = 4096
+        self._verified = LRU(4096)
 
     def issue(
         self, *, subject: str, tenant_id: uuid.UUID | None, scope: list[str] | tuple[str, ...] = (),
@@ -86,9 +85,7 @@ class AccessTokens:
                 return known
             del self._verified[token]
         claims = self._verify(token)
-        self._verified[token] = claims
-        if len(self._verified) > self._verified_max:
-            self._verified.popitem(last=False)
+        self._verified.put(token, claims)
         return claims
 
     def _verify(self, token: str) -> AccessClaims:

@@ -42,7 +42,7 @@ def test_a_tampered_token_is_refused_even_after_the_real_one_was_verified(tokens
 
 
 def test_the_cache_is_bounded(tokens: AccessTokens):
-    tokens._verified_max = 3
+    tokens._verified.size = 3
     for _ in range(5):
         tokens.verify(tokens.issue(subject=str(uuid.uuid4()), tenant_id=None, scope=["platform"])[0])
     assert len(tokens._verified) == 3

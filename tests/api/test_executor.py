@@ -223,3 +223,39 @@ async def test_plans_are_cached_and_the_cache_is_bounded():
                                         cache_key=query)
         assert len(result.data["items"]) == n
     assert len(executor._plans) == 2
+
+
+_WAITING: dict[str, Any] = {}
+
+
+@strawberry.type
+class Waiting:
+    n: int
+
+    @strawberry.field
+    async def value(self) -> int:
+        try:
+            await _WAITING["never"].wait()
+        finally:
+            _WAITING["closed"].append(self.n)
+        return self.n
+
+
+@strawberry.type
+class WaitQuery:
+    @strawberry.field
+    def waiting(self) -> list[Waiting]:
+        return [Waiting(n=n) for n in range(3)]
+
+
+async def test_a_cancelled_request_closes_the_resolvers_it_was_driving():
+    _WAITING.update(never=asyncio.Event(), closed=[])
+    schema = strawberry.Schema(query=WaitQuery)
+    document = graphql.parse("{ waiting { value } }")
+    task = asyncio.create_task(CompiledExecutor(schema._schema).execute(
+        document, graphql.get_operation_ast(document), {}, {}))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sorted(_WAITING["closed"]) == [0, 1, 2]  # every suspended resolver was closed, none left pending

@@ -86,10 +86,11 @@ async def lock_tenant_writes(session: AsyncSession) -> None:
     if session.info.get("tenant_writes_locked"):
         return
     tenant_id = session.info["tenant_id"]
-    await session.execute(insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name="event", value=0)
-                          .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-    await session.execute(text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE"),
-                          {"t": tenant_id})
+    lock = text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE")
+    if (await session.execute(lock, {"t": tenant_id})).first() is None:  # the tenant's first write: make the row
+        await session.execute(insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name="event", value=0)
+                              .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
+        await session.execute(lock, {"t": tenant_id})
     session.info["tenant_writes_locked"] = True
 
 

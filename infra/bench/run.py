@@ -179,6 +179,9 @@ def _environment(settings: Settings) -> tuple[str, dict[str, str]]:
            "JISHI_APP_DB_USER": settings.app_db_user,
            "JISHI_APP_DB_PASSWORD": settings.app_db_password.get_secret_value(),
            "JISHI_COST_BUCKET_SIZE": "1000000000", "JISHI_COST_RESTORE_RATE": "1000000000",
+           # Event delivery (webhooks, notifications) runs as its own process in a deployment (`jishi worker`);
+           # the measured server only serves the API.
+           "JISHI_RUN_WORKER_IN_SERVE": "false",
            "BENCH_DSN": app_url.set(drivername="postgresql").render_as_string(hide_password=False)}
     return owner_url, env
 

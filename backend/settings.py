@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     listen_database_url: str | None = None  # direct connection for LISTEN (not via PgBouncer); default: the app's
     run_worker_in_serve: bool = True  # `jishi serve` also runs the delivery worker (single-machine default)
     worker_poll_seconds: float = 1.0
+    worker_coalesce_seconds: float = 0.05  # after a new-event wake-up, wait this long so a burst is one round
     worker_lease_seconds: int = 60
     webhook_timeout_seconds: float = 10.0
     webhook_retry_hours: float = 24.0

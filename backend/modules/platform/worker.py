@@ -131,6 +131,14 @@ class DeliveryWorker:
             if error is not None:
                 await mark_work_due(session, job.tenant_id, await notifications.next_due(session))
 
+    async def _coalesce(self, stop: asyncio.Event, wake: asyncio.Queue) -> None:
+        """Woken by a new event: let the events committed just after it arrive too, then take them all in
+        one round (one claim per burst of writes, not one per event); the notifications are spent."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_coalesce_seconds)
+        while not wake.empty():
+            wake.get_nowait()
+
     async def run(self, stop: asyncio.Event, wake: asyncio.Queue | None = None) -> None:
         """Work until ``stop`` is set; sleep between empty rounds until woken or the poll interval."""
         log.info("worker.started", worker=self.worker_id)
@@ -145,11 +153,13 @@ class DeliveryWorker:
             waiters = [asyncio.ensure_future(stop.wait())]
             if wake is not None:
                 waiters.append(asyncio.ensure_future(wake.get()))
-            _, pending = await asyncio.wait(waiters, timeout=self.settings.worker_poll_seconds,
-                                            return_when=asyncio.FIRST_COMPLETED)
+            done_waiters, pending = await asyncio.wait(waiters, timeout=self.settings.worker_poll_seconds,
+                                                       return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending:
                 waiter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await waiter
+            if wake is not None and not stop.is_set() and any(w is not waiters[0] for w in done_waiters):
+                await self._coalesce(stop, wake)
         await self.http.aclose()
         log.info("worker.stopped", worker=self.worker_id)

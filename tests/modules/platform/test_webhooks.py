@@ -250,3 +250,24 @@ async def test_a_killed_worker_process_loses_nothing(owner_url, gql, db, setting
     delivered = [orjson.loads(c.body)["payload"].get("title", "") for c in receiver.calls]
     assert any(t.startswith("survivor") for t in delivered)
 
+
+
+async def test_a_burst_of_new_events_wakes_the_worker_for_one_round(db, settings, monkeypatch):
+    worker = DeliveryWorker(db, settings.model_copy(update={"worker_poll_seconds": 5, "worker_coalesce_seconds": 0.05}))
+    rounds = []
+
+    async def run_once() -> int:
+        rounds.append(wake.qsize())
+        return 0
+
+    monkeypatch.setattr(worker, "run_once", run_once)
+    stop, wake = asyncio.Event(), asyncio.Queue()
+    task = asyncio.create_task(worker.run(stop, wake))
+    await asyncio.sleep(0.05)
+    for n in range(5):  # five events committed one after another, a notification each
+        wake.put_nowait(n)
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.2)
+    stop.set()
+    await task
+    assert len(rounds) == 2 and rounds[1] == 0  # the start, then one round for the burst: the rest were spent

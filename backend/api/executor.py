@@ -58,6 +58,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     Undefined,
+    default_field_resolver,
     located_error,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
@@ -671,10 +672,7 @@ class CompiledExecutor:
             resolve = f.definition.resolve
             for index, item in enumerate(items):
                 try:
-                    if resolve is None:
-                        value = _default_resolve(item.obj, f.name)
-                    else:
-                        value = resolve(item.obj, info, **args)
+                    value = (resolve or default_field_resolver)(item.obj, info, **args)
                 except Exception as exc:
                     value = _Failed(exc)
                 if type(value) is CoroutineType or (type(value) is not _Failed and is_awaitable(value)):
@@ -761,11 +759,6 @@ def _select(context: Any, selection: Any) -> None:
 def _type_error(type_: Any, value: Any) -> TypeError:
     return TypeError(f"Abstract type '{type_.name}' must resolve to an Object type at runtime;"
                      f" no type for {type(value).__name__}.")
-
-
-def _default_resolve(source: Any, name: str) -> Any:
-    value = source.get(name) if isinstance(source, dict) else getattr(source, name, None)
-    return value() if callable(value) else value
 
 
 async def _drive(awaitables: list[Any]) -> list[Any]:

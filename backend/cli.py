@@ -614,7 +614,9 @@ def bench_profile(
 
     if workload not in WORKLOADS:
         _fail(f"Workloads: {', '.join(WORKLOADS)}.")
-    settings = _settings()
+    # The cost bucket is opened as for the measured server (`jishi bench run`): the profile measures execution.
+    settings = _settings().model_copy(update={"cost_bucket_size": 10**9, "cost_restore_rate": 10**9,
+                                              "run_worker_in_serve": False})
     owner_url = asyncio.run(prepare_database(settings, run_migrations=True))
     registry = installed_modules()
     import_module_parts(registry)

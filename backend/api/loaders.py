@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from backend.api.context import RequestContext
 from backend.api.rows import RowObject, Selection, prune
 from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
+from backend.core.fetch import Prepared, fetch
 from backend.core.lru import LRU
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +45,7 @@ def grouped_loader(ctx: RequestContext, key: str, stmt_for: Callable[[uuid.UUID,
         groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
         session = ctx.require_tenant_session()
         params = {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(keys)}  # type: ignore[union-attr]
-        for row in await session.execute(template, params):
+        for row in await fetch(session, template, params):
             groups[getattr(row, key)].append(make(row))
         return [groups.get(k, []) for k in keys]
 
@@ -55,15 +56,17 @@ _TEMPLATES = LRU(1024)
 
 
 def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, selection: Selection,
-              keep: tuple[str, ...]) -> Any:
-    """The loader's statement, built (and pruned to the selection) once: a batch only binds its tenant and
-    keys (``batch_tenant``, ``batch_keys``), so nothing is rebuilt or re-rendered per request."""
+              keep: tuple[str, ...]) -> Prepared:
+    """The loader's statement, built (and pruned to the selection) and compiled once: a batch only binds its
+    tenant and keys (``batch_tenant``, ``batch_keys``) and runs it on the session's connection
+    (``backend.core.fetch``), so nothing is rebuilt or re-rendered per request."""
     cache_key = (stmt_for, row_type, selection, keep)
     found = _TEMPLATES.get(cache_key)
     if found is None:
-        found = stmt_for(BATCH_TENANT, BATCH_KEYS)
+        stmt = stmt_for(BATCH_TENANT, BATCH_KEYS)
         if row_type is not None:
-            found = prune(found, row_type, selection, keep=keep)
+            stmt = prune(stmt, row_type, selection, keep=keep)
+        found = Prepared(stmt)
         _TEMPLATES.put(cache_key, found)
     return found
 
@@ -73,8 +76,8 @@ def rows_by_id(ctx: RequestContext, table: Any, ids: list[Any], row_type: type[R
     """``SELECT`` the tenant's rows of ``table`` with these ids (pruned to the selection), from a template."""
     stmt = _template(_BY_ID.setdefault(table, lambda tenant, keys: select(table).where(
         table.c.tenant_id == tenant, any_of(table.c.id, keys))), row_type, selection, ("id",))
-    return ctx.require_tenant_session().execute(
-        stmt, {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(ids)})  # type: ignore[union-attr]
+    return fetch(ctx.require_tenant_session(),
+                 stmt, {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(ids)})  # type: ignore[union-attr]
 
 
 _BY_ID: dict[Any, Callable[..., Any]] = {}

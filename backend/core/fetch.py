@@ -1,0 +1,127 @@
+"""Read statements built once and run on the session's own asyncpg connection.
+
+A page of the API runs a few fixed statements (a page of orders, their lines, their customers,
+their products) that differ per request only in their tenant and keys. Through the ORM session,
+each execution still pays for the ORM's execute hooks (the tenant criteria), SQLAlchemy's
+compiled-cache lookup (it walks the statement to build its cache key), an execution context, a
+greenlet switch and result metadata: measured, several times asyncpg's own work
+(docs/performance.md).
+
+``Prepared(stmt)`` compiles a Core ``SELECT`` once, for asyncpg; ``await fetch(session, prepared,
+params)`` binds the parameters by name and runs it with asyncpg on the connection and in the
+transaction the session holds, so ``SET LOCAL app.tenant_id`` and row-level security apply exactly
+as they do to the session's own statements. Rows come back as ``Record``: read by name as
+attributes (``row.sku``), as SQLAlchemy's rows are read.
+
+What stays the same as the session's path:
+
+* **Values.** Only statements whose result columns are of types asyncpg decodes as SQLAlchemy
+  would (no result processor: strings, numbers, UUIDs, timestamps, JSON through the codecs the
+  engine installs on each connection) take the raw path; any other runs through the session.
+  A test reads every tenant table both ways and compares.
+* **Observability.** Each statement fires the engine's ``before_cursor_execute`` listeners (the
+  ``jishi_sql_statements_total`` counter, the tests' statement counters).
+* **One operation at a time.** The adapter's execution lock is held, as SQLAlchemy holds it, so
+  resolvers driven together never interleave on the connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    Interval,
+    Numeric,
+    String,
+    Time,
+    TypeDecorator,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["Prepared", "Record", "fetch"]
+
+_DIALECT = asyncpg_dialect.dialect()
+_DIALECT.paramstyle = "numeric_dollar"
+
+
+class Record(asyncpg.Record):
+    """A row read by ``fetch``: by name as an attribute (``row.sku``), by name or index as a mapping."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"the row has no column {name!r}") from None
+
+
+def _decoded_as_sqlalchemy_would(type_: Any) -> bool:
+    """Whether asyncpg's value for a column of this type is the value SQLAlchemy's row would hold."""
+    if isinstance(type_, ARRAY):
+        return _decoded_as_sqlalchemy_would(type_.item_type)
+    if isinstance(type_, Numeric):
+        return bool(type_.asdecimal)  # Float (asdecimal=False) converts to float
+    if isinstance(type_, Uuid):
+        return bool(type_.as_uuid)
+    if type(type_).__name__ == "NullType":
+        return False
+    # Enums, intervals and type decorators (PickleType, our own) convert: they take the session's path.
+    return isinstance(type_, String | Integer | Boolean | DateTime | Date | Time | JSON) and not isinstance(
+        type_, Enum | Interval | TypeDecorator) and type(type_).__module__.startswith("sqlalchemy.")
+
+
+class Prepared:
+    """A Core ``SELECT`` compiled once for asyncpg; ``fetch`` binds its parameters by name."""
+
+    __slots__ = ("direct", "names", "sql", "stmt")
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+        compiled = stmt.compile(dialect=_DIALECT)
+        defaults = compiled.params
+        self.sql: str = compiled.string
+        # (name, value the statement carries itself, e.g. a LIMIT): the parameters in $n order
+        self.names: tuple[tuple[str, Any], ...] = tuple((n, defaults.get(n)) for n in compiled.positiontup or ())
+        expanding = any(getattr(b, "expanding", False) or getattr(b, "literal_execute", False)
+                        for b in compiled.binds.values())
+        self.direct = not expanding and all(
+            _decoded_as_sqlalchemy_would(c[3]) for c in compiled._result_columns)  # (key, name, objects, type)
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] if name in params else default for name, default in self.names]
+
+
+async def fetch(session: AsyncSession, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
+    """The rows of ``prepared`` with ``params``, in the session's transaction (see the module's doc)."""
+    if not prepared.direct:
+        return list((await session.execute(prepared.stmt, params)).all())
+    adapter, connection = await _driver(session)
+    sql = prepared.sql
+    args = prepared.arguments(params)
+    connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:  # the session's transaction begins with its first statement
+            await adapter._start_transaction()
+        return await adapter._connection.fetch(sql, *args, record_class=Record)
+
+
+async def _driver(session: AsyncSession) -> tuple[Any, Any]:
+    """The session's DBAPI adapter and SQLAlchemy connection, kept for the life of its transaction."""
+    transaction = session.sync_session.get_transaction()
+    found = session.info.get("_driver")
+    if found is not None and found[0] is transaction and transaction is not None:
+        return found[1], found[2]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapter = raw.dbapi_connection
+    session.info["_driver"] = (session.sync_session.get_transaction(), adapter, connection.sync_connection)
+    return adapter, connection.sync_connection

@@ -29,6 +29,7 @@ from backend.core.migrate import head_revision
 from backend.core.principal import Authenticator
 from backend.core.request_id import RequestIdMiddleware
 from backend.modules.platform.oauth import build_auth
+from backend.modules.platform.service import MODULES
 from backend.modules.platform.worker import DeliveryWorker
 from backend.modules.registry import ModuleRegistry, import_module_parts, installed_modules
 from backend.settings import Settings, get_settings
@@ -97,6 +98,7 @@ def create_app(
         db = database or Database.from_settings(settings, await resolve_owner_url(settings))
         app.state.db = db
         app.state.listener = EventListener(settings.listen_database_url or db.app_engine.url)
+        app.state.listener.watch(MODULES.heard)  # tenants' modules are kept while module switches are heard
         await app.state.listener.start()
         stop = asyncio.Event()
         worker_task = None

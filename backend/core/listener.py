@@ -5,12 +5,18 @@ delivers the notification only when that transaction commits. The listener holds
 asyncpg connection (LISTEN does not work through PgBouncer in transaction mode: point it at the
 database directly) and reconnects with backoff when it drops. Subscribers get a bounded queue each;
 a subscriber too slow to keep up loses the oldest notifications and can catch up with ``events``.
+
+Watchers (``watch``) are called synchronously with every message instead, and lose none: a
+per-process cache that must forget what another process changed listens this way. They also hear
+``listener.connected`` and ``listener.disconnected``: while the connection is down, notifications
+are missed, so such a cache must not be trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,6 +34,7 @@ class EventListener:
     def __init__(self, url: str | URL) -> None:
         self.url = url
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._watchers: list[Callable[[dict[str, Any]], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -52,11 +59,20 @@ class EventListener:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._subscribers.discard(queue)
 
+    def watch(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(message)`` for every message, as it arrives (it must be quick and not raise)."""
+        self._watchers.append(callback)
+
     def _deliver(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             message = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return
+        for callback in self._watchers:
+            try:
+                callback(message)
+            except Exception as exc:  # a watcher's bug must not stop delivery to the others
+                log.error("listener.watcher_failed", error=type(exc).__name__)
         for queue in list(self._subscribers):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
@@ -83,7 +99,11 @@ class EventListener:
             except Exception as exc:  # the database is away: retry with backoff
                 log.warning("listener.reconnect", error=type(exc).__name__, retry_in=delay)
             finally:
-                self._connected.clear()
+                if self._connected.is_set():
+                    self._connected.clear()
+                    for callback in self._watchers:
+                        with contextlib.suppress(Exception):
+                            callback({"type": "listener.disconnected"})
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
                         await conn.close()

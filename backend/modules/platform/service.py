@@ -1,8 +1,8 @@
 """Platform operations: tenants and per-tenant module enablement.
 
 Functions take an explicit session and never commit. Module state is read once per transaction
-and cached in ``session.info`` (every request is one transaction, so a change made by any worker
-is seen by the next request everywhere).
+and cached in ``session.info``. Between transactions, a serving process also keeps each tenant's
+enabled modules (``MODULES``) while it hears every change: see ``ModulesCache``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from backend.core import events
 from backend.core.db import set_tenant, utcnow
 from backend.core.errors import DomainError, ModuleDisabled
 from backend.core.ids import new_id, to_global_id
+from backend.core.lru import LRU
 from backend.modules.platform import events as platform_events
 from backend.modules.platform.models import Tenant, TenantModule
 from backend.modules.platform.plans import Plan, load_plans
@@ -29,6 +30,61 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 _module_table = TenantModule.__table__
+
+
+class ModulesCache:
+    """Each tenant's enabled modules, kept between transactions while this process hears every change.
+
+    Every request needs its tenant's modules (module gates, session scopers): without this, one
+    more statement per request. Module switches emit ``module.enabled``/``module.disabled``, which
+    every process's LISTEN connection hears when the switch commits (``EventListener.watch``).
+    The cache answers only while such a connection is up (``listening``): a process without one
+    (``jishi worker``, the CLI, tests without the app's lifespan) or one whose connection dropped
+    reads the table, and a reconnect starts from empty (what was missed meanwhile is unknown).
+
+    A read that overlaps a switch must not store the old value after the switch forgot it: every
+    forget advances ``generation``, and a value read before it is not stored. The process that
+    switches forgets the tenant when its transaction commits too, so its own next request sees the
+    change without waiting for the notification; other processes see it when the notification
+    arrives (milliseconds after the commit).
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._entries = LRU(size)
+        self.listening = 0  # connected listeners that feed this cache
+        self.generation = 0
+
+    def get(self, tenant_id: uuid.UUID) -> frozenset[str] | None:
+        return self._entries.get(tenant_id) if self.listening else None
+
+    def put(self, tenant_id: uuid.UUID, modules: frozenset[str], generation: int) -> None:
+        if self.listening and generation == self.generation:
+            self._entries.put(tenant_id, modules)
+
+    def forget(self, tenant_id: uuid.UUID | None = None) -> None:
+        self.generation += 1
+        if tenant_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(tenant_id, None)
+
+    def heard(self, message: dict[str, Any]) -> None:
+        """An ``EventListener`` watcher: forget what a switch changed; trust nothing while deaf."""
+        kind = message.get("type")
+        if kind in (platform_events.MODULE_ENABLED.name, platform_events.MODULE_DISABLED.name):
+            try:
+                self.forget(uuid.UUID(str(message.get("tenant"))))
+            except ValueError:
+                self.forget()
+        elif kind == "listener.connected":
+            self.forget()
+            self.listening += 1
+        elif kind == "listener.disconnected":
+            self.forget()
+            self.listening = max(0, self.listening - 1)
+
+
+MODULES = ModulesCache()
 
 @dataclass(frozen=True)
 class ModuleState:
@@ -168,12 +224,18 @@ async def enabled_modules(session: AsyncSession) -> frozenset[str]:
     if cached is not None:
         return cached
     tenant_id = _tenant_id(session)
-    rows = await session.execute(
-        select(_module_table.c.module).where(
-            _module_table.c.tenant_id == tenant_id, _module_table.c.enabled.is_(True)
+    switching = session.info.get("modules_switched")  # this transaction's own switches are not for others
+    result = None if switching else MODULES.get(tenant_id)
+    if result is None:
+        generation = MODULES.generation
+        rows = await session.execute(
+            select(_module_table.c.module).where(
+                _module_table.c.tenant_id == tenant_id, _module_table.c.enabled.is_(True)
+            )
         )
-    )
-    result = frozenset(rows.scalars()) | {"platform"}
+        result = frozenset(rows.scalars()) | {"platform"}
+        if not switching:
+            MODULES.put(tenant_id, result, generation)
     session.info["enabled_modules"] = result
     return result
 
@@ -207,6 +269,10 @@ async def module_states(session: AsyncSession, *, registry: ModuleRegistry) -> l
 
 async def _set_enabled(session: AsyncSession, modules: list[str], enabled: bool) -> None:
     tenant_id = _tenant_id(session)
+    if not session.info.get("modules_switched"):
+        session.info["modules_switched"] = True
+        MODULES.forget(tenant_id)  # a read that overlaps this transaction stores nothing
+        event.listen(session.sync_session, "after_commit", lambda _s: MODULES.forget(tenant_id), once=True)
     now = utcnow()
     for module in modules:
         stmt = pg_insert(_module_table).values(

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.fetch import execute
 from backend.core.principal import Principal
 
 Scoper = Callable[[AsyncSession, Principal], Awaitable[None]]
@@ -52,6 +52,5 @@ async def set_record_owner(session: AsyncSession, user_id: uuid.UUID | None,
     this transaction. Values are parsed UUIDs re-formatted here (SET takes no parameters)."""
     value = str(uuid.UUID(str(user_id))) if user_id is not None else ""
     team = ",".join(str(uuid.UUID(str(t))) for t in teammates or [])
-    await session.execute(text(f"SET LOCAL app.record_owner = '{value}'"))
-    await session.execute(text(f"SET LOCAL app.record_team = '{team}'"))
+    await execute(session, f"SET LOCAL app.record_owner = '{value}'; SET LOCAL app.record_team = '{team}'")
     session.info["record_owner"] = user_id

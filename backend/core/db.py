@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, DateTime, ForeignKey, ForeignKeyConstraint, MetaData, any_, bindparam, event, text
+from sqlalchemy import ARRAY, DateTime, ForeignKey, ForeignKeyConstraint, MetaData, any_, bindparam, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import (
@@ -33,6 +33,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
+from backend.core.fetch import execute
 from backend.core.ids import new_id
 from backend.core.metrics import SQL_STATEMENTS
 
@@ -168,7 +169,7 @@ async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str) -> uuid.
     propagates to its workers.
     """
     tid = uuid.UUID(str(tenant_id))
-    await session.execute(text(f"SET LOCAL app.tenant_id = '{tid}'"))
+    await execute(session, f"SET LOCAL app.tenant_id = '{tid}'")
     session.info["tenant_id"] = tid
     session.info.pop("enabled_modules", None)
     session.info.pop("tenant_writes_locked", None)

@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["Prepared", "Record", "fetch"]
+__all__ = ["Prepared", "Record", "execute", "fetch"]
 
 _DIALECT = asyncpg_dialect.dialect()
 _DIALECT.paramstyle = "numeric_dollar"
@@ -112,6 +112,17 @@ async def fetch(session: AsyncSession, prepared: Prepared, params: dict[str, Any
         if adapter._transaction is None:  # the session's transaction begins with its first statement
             await adapter._start_transaction()
         return await adapter._connection.fetch(sql, *args, record_class=Record)
+
+
+async def execute(session: AsyncSession, sql: str) -> None:
+    """Run ``sql`` (statements without parameters or rows, such as ``SET LOCAL``; several may be given,
+    separated by semicolons: one round trip) in the session's transaction."""
+    adapter, connection = await _driver(session)
+    connection.dispatch.before_cursor_execute(connection, None, sql, (), None, False)
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
+        await adapter._connection.execute(sql)
 
 
 async def _driver(session: AsyncSession) -> tuple[Any, Any]:

@@ -48,7 +48,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["Prepared", "Record", "execute", "fetch"]
+from backend.core.lru import LRU
+
+__all__ = ["Prepared", "Record", "execute", "fetch", "fetch_select"]
 
 _DIALECT = asyncpg_dialect.dialect()
 _DIALECT.paramstyle = "numeric_dollar"
@@ -82,31 +84,74 @@ def _decoded_as_sqlalchemy_would(type_: Any) -> bool:
 class Prepared:
     """A Core ``SELECT`` compiled once for asyncpg; ``fetch`` binds its parameters by name."""
 
-    __slots__ = ("direct", "names", "sql", "stmt")
+    __slots__ = ("binds", "direct", "names", "processors", "sql", "stmt")
 
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
         compiled = stmt.compile(dialect=_DIALECT)
         defaults = compiled.params
         self.sql: str = compiled.string
+        positional = compiled.positiontup or ()
         # (name, value the statement carries itself, e.g. a LIMIT): the parameters in $n order
-        self.names: tuple[tuple[str, Any], ...] = tuple((n, defaults.get(n)) for n in compiled.positiontup or ())
+        self.names: tuple[tuple[str, Any], ...] = tuple((n, defaults.get(n)) for n in positional)
+        self.binds = tuple(compiled.binds[n] for n in positional)
+        # How SQLAlchemy converts each parameter for asyncpg (JSON serialized, arrays as lists), or None.
+        converters = compiled._bind_processors
+        self.processors = tuple(converters.get(n) for n in positional)
+        if not any(self.processors):
+            self.processors = None
         expanding = any(getattr(b, "expanding", False) or getattr(b, "literal_execute", False)
                         for b in compiled.binds.values())
         self.direct = not expanding and all(
             _decoded_as_sqlalchemy_would(c[3]) for c in compiled._result_columns)  # (key, name, objects, type)
 
     def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] if name in params else default for name, default in self.names]
+        return self.converted([params[name] if name in params else default for name, default in self.names])
+
+    def converted(self, values: list[Any]) -> list[Any]:
+        if self.processors is None:
+            return values
+        return [v if p is None else p(v) for p, v in zip(self.processors, values, strict=True)]
 
 
 async def fetch(session: AsyncSession, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
     """The rows of ``prepared`` with ``params``, in the session's transaction (see the module's doc)."""
     if not prepared.direct:
         return list((await session.execute(prepared.stmt, params)).all())
+    return await _fetch(session, prepared.sql, prepared.arguments(params))
+
+
+_SHAPES = LRU(1024)
+
+
+async def fetch_select(session: AsyncSession, stmt: Any) -> list[Any]:
+    """The rows of a Core ``SELECT`` built per request (its values in it, e.g. a page's filters and cursor),
+    run as ``fetch`` runs a ``Prepared``.
+
+    Statements of the same shape share one compilation, as in SQLAlchemy's own cache: the shape is
+    SQLAlchemy's cache key, and its values come in the key's order, matched once to the compiled
+    statement's parameters. A statement SQLAlchemy cannot cache, or one that ``Prepared`` would not
+    run directly, runs through the session.
+    """
+    key = stmt._generate_cache_key()
+    if key is None:
+        return list((await session.execute(stmt)).all())
+    found = _SHAPES.get(key.key)
+    if found is None:
+        prepared = Prepared(stmt)
+        at = {id(b): i for i, b in enumerate(key.bindparams)}
+        order = tuple(at.get(id(b)) for b in prepared.binds)
+        found = (prepared, order if prepared.direct and None not in order else None)
+        _SHAPES.put(key.key, found)
+    prepared, order = found
+    if order is None:
+        return list((await session.execute(stmt)).all())
+    values = key.bindparams
+    return await _fetch(session, prepared.sql, prepared.converted([values[i].effective_value for i in order]))
+
+
+async def _fetch(session: AsyncSession, sql: str, args: list[Any]) -> list[Any]:
     adapter, connection = await _driver(session)
-    sql = prepared.sql
-    args = prepared.arguments(params)
     connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
     async with adapter._execute_mutex:
         if adapter._transaction is None:  # the session's transaction begins with its first statement

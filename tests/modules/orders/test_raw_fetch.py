@@ -106,3 +106,35 @@ def test_statements_whose_values_sqlalchemy_converts_take_the_sessions_path():
         assert not Prepared(select(column)).direct, column.name
     assert not Prepared(select(t.c.f).where(t.c.f.in_([1.0, 2.0]))).direct  # IN expands per request
 
+
+
+async def test_statements_built_per_request_share_a_compilation_and_keep_their_own_values(
+        shop: Shop, db: Database, count_sql):
+    from sqlalchemy import func
+
+    from backend.core.fetch import fetch_select
+
+    tenant = await _placed(shop)
+    await shop.customer("Lin Bakery")
+    customers = Base.metadata.tables["crm_customer"]
+
+    def named(prefix: str):  # type: ignore[no-untyped-def]
+        return (select(customers.c.name).where(customers.c.tenant_id == tenant, customers.c.name.startswith(prefix))
+                .order_by(customers.c.name).limit(5))
+
+    async with db.transaction(tenant) as session:
+        count_sql.statements.clear()
+        assert [r.name for r in await fetch_select(session, named("Jade"))] == ["Jade Tea House"]
+        assert [r.name for r in await fetch_select(session, named("Lin"))] == ["Lin Bakery"]
+        assert await fetch_select(session, named("Nobody")) == []
+        assert len(set(count_sql.queries)) == 1  # one shape, one SQL text, three sets of values
+        # a JSON parameter is serialized as the session would (containment on custom fields)
+        await session.execute(text("""UPDATE crm_customer SET custom_fields = '{"tier": "gold"}'
+                                      WHERE name = 'Lin Bakery'"""))
+        tier = select(customers.c.name).where(customers.c.custom_fields.contains({"tier": "gold"}))
+        assert [r.name for r in await fetch_select(session, tier)] == ["Lin Bakery"]
+        # IN with a list expands per request: the session runs it, with the same answer
+        listed = select(customers.c.name).where(customers.c.name.in_(["Lin Bakery", "X"]))
+        assert [r.name for r in await fetch_select(session, listed)] == ["Lin Bakery"]
+        counted = await fetch_select(session, select(func.count()).select_from(customers))
+        assert counted[0][0] == 2

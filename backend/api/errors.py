@@ -47,13 +47,14 @@ async def run_mutation(
     outcome is written to the tenant's audit log in the request's transaction, outside the
     savepoint: a refused or failed mutation leaves an audit row saying so, and no data.
     """
+    from backend.core.events import atomic
     from backend.core.outbox import lock_tenant_writes
 
     ctx: RequestContext = info.context
     session = ctx.require_tenant_session()
     await lock_tenant_writes(session)  # outside the savepoint: held until the request commits
     try:
-        async with session.begin_nested():
+        async with atomic(session):
             result = await operation()
     except DomainError as exc:
         await _audit(ctx, info.field_name, input, None, f"refused:{exc.code}")

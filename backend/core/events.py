@@ -17,7 +17,8 @@ Event types are declared as data in each module's ``events.py`` and listed by
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,16 +151,43 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
         if not await platform.is_module_enabled(session, spec.module):
             continue
         try:
-            async with session.begin_nested():
+            if session.info.get("atomic"):  # inside ``atomic``: a failure undoes the whole block, handler included
                 await spec.fn(session, event)
+            else:
+                async with session.begin_nested():
+                    await spec.fn(session, event)
         except DomainError:
+            session.info["handler_failed"] = True
             raise
         except Exception as exc:
+            session.info["handler_failed"] = True
             log.error("events.handler_failed", handler=spec.name, event_type=event.type, event_id=str(event.id),
                       exc_info=exc)
             raise DomainError("HANDLER_FAILED",
                               f"The {spec.module} module could not process {event.type}; nothing was saved.") from exc
     return event
+
+
+@asynccontextmanager
+async def atomic(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint that any failure inside rolls back as a whole (a mutation: ``run_mutation``).
+
+    Handlers of events emitted inside it run without a savepoint of their own (two round trips
+    less per event): a handler's failure propagates and the whole block is undone. Should the code
+    inside catch that failure and go on, the block still fails with HANDLER_FAILED at its end, so a
+    handler's half-done writes never commit.
+    """
+    outer = session.info.get("atomic")
+    try:
+        async with session.begin_nested():
+            session.info["atomic"] = True
+            session.info.pop("handler_failed", None)
+            yield
+            if session.info.get("handler_failed"):
+                raise DomainError("HANDLER_FAILED", "An event handler failed; nothing was saved.")
+    finally:
+        session.info.pop("handler_failed", None)
+        session.info["atomic"] = outer
 
 
 async def _notify(session: AsyncSession, event: Event) -> None:

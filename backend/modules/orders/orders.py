@@ -104,12 +104,16 @@ def check_allowed(order: Order, action: str) -> None:
 
 async def record(session: AsyncSession, order: Order, to_status: str, *, actor_id: uuid.UUID | None,
                  note: str | None = None) -> None:
-    """Move ``order`` to ``to_status`` and log it (the order row is already locked)."""
-    await session.execute(insert(_event).values(tenant_id=order.tenant_id, id=new_id(), order_id=order.id,
-                                                from_status=order.status, to_status=to_status, actor_id=actor_id,
-                                                note=note, created_at=utcnow()))
+    """Move ``order`` to ``to_status`` and log it (the order row is already locked).
+
+    The order's changes are made before the log's insert, whose autoflush then writes them (and
+    whatever the caller changed just before, e.g. ``submitted_at``) as one ``UPDATE``."""
+    from_status = order.status
     order.status = to_status
     order.updated_at = utcnow()
+    await session.execute(insert(_event).values(tenant_id=order.tenant_id, id=new_id(), order_id=order.id,
+                                                from_status=from_status, to_status=to_status, actor_id=actor_id,
+                                                note=note, created_at=utcnow()))
 
 
 async def emit(session: AsyncSession, event_type: EventType, order: Order, **extra: Any) -> None:

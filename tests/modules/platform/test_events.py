@@ -74,3 +74,31 @@ def test_the_event_catalogue_document_is_current():
 
     result = CliRunner().invoke(app, ["events", "catalogue", "--check"])
     assert result.exit_code == 0, result.output
+
+
+async def test_inside_atomic_a_swallowed_handler_failure_still_undoes_the_block(db, make_tenant):
+    from sqlalchemy import text
+
+    from backend.core.errors import DomainError
+    from backend.core.events import atomic
+    from tests.support.notes import service as notes
+
+    a = await make_tenant(modules=["notes", "reminders"])
+    async with db.transaction(a) as session:
+        try:
+            async with atomic(session):
+                await notes.create_note(session, title="kept?")
+                try:  # a caller that goes on after the handler's failure
+                    await notes.create_note(session, title="crash me")
+                except DomainError as exc:
+                    assert exc.code == "HANDLER_FAILED"
+                await notes.create_note(session, title="after")
+        except DomainError as exc:
+            assert exc.code == "HANDLER_FAILED"
+        else:
+            raise AssertionError("the block must fail")
+        count = "SELECT count(*) FROM test_note WHERE tenant_id = :t"
+        assert (await session.execute(text(count), {"t": a})).scalar_one() == 0
+        async with atomic(session):  # the session is usable again, and a clean block commits
+            await notes.create_note(session, title="fine")
+        assert (await session.execute(text(count), {"t": a})).scalar_one() == 1

@@ -34,12 +34,16 @@ from typing import Any, ClassVar, Self
 
 from sqlalchemy import Select, Table
 
+from backend.core.lru import LRU
+
 Compute = Callable[[Any, dict[str, Any]], Any]
 
 # What the field being resolved selects on the row objects it returns: (their class, the Python names
 # of the selected fields). Set by the compiled executor on the request context; None means "unknown,
 # load every column".
 Selection = tuple[type, frozenset[str]] | None
+
+_COLUMNS = LRU(1024)
 
 
 class RowObject:
@@ -82,6 +86,20 @@ class RowObject:
         for field in selection[1]:
             needed |= cls._columns.get(field, frozenset())  # fields with resolvers read private fields
         return needed
+
+    @classmethod
+    def columns(cls, selection: Selection, keep: tuple[str, ...] = ()) -> list[Any]:
+        """The columns of the type's table to ``select(*...)`` for the selection (and ``keep``): all of them
+        without a selection. Remembered per selection: a page's statement does not prune per request."""
+        key = (cls, selection, keep)
+        found = _COLUMNS.get(key)
+        if found is None:
+            table = cls._table
+            assert table is not None, f"{cls.__name__}.computes was given no table"
+            needed = cls.needed_columns(selection)
+            found = [c for c in table.c if needed is None or c.key in needed or c.key in keep]
+            _COLUMNS.put(key, found)
+        return found
 
     @classmethod
     def lazy(cls, row: Any, **extras: Any) -> Self:

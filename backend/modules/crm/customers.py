@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -264,12 +265,12 @@ class CustomerFilter:
     custom_fields: dict[str, Any] | None = None  # all must match (JSONB containment)
 
 
-def customers_query(tenant_id: uuid.UUID, flt: CustomerFilter | None) -> Select[Any]:
-    """The customers matching ``flt`` (a Core select; the caller pages it).
+def customers_query(tenant_id: uuid.UUID, flt: CustomerFilter | None, columns: Sequence[Any] = ()) -> Select[Any]:
+    """The customers matching ``flt`` (a Core select of ``columns``, all by default; the caller pages it).
 
     ``query`` matches name, email, phone and contact names, typo-tolerant through trigrams.
     """
-    stmt = select(_customer).where(_customer.c.tenant_id == tenant_id)
+    stmt = select(*(columns or [_customer])).where(_customer.c.tenant_id == tenant_id)
     flt = flt or CustomerFilter()
     if not flt.include_archived:
         stmt = stmt.where(_customer.c.archived_at.is_(None))

@@ -126,6 +126,10 @@ async def test_only_the_selected_columns_are_loaded(shop_with_orders: Shop, gql,
         b: orders(first: 3) { edges { node { notes billingAddress total { amount currencyCode } createdAt
            customer { email tags } lines { total { amount } backordered product { name unitPrice { amount } } } } } }
         c: customers(first: 5) { nodes { name email orders { number total { amount } } } } }""", **who)
+    count_sql.statements.clear()
+    await same(gql, reference, "{ customers(first: 5, sort: {field: NAME}) { nodes { name } } }", **who)
+    page_sql = next(s for s in count_sql.statements if "FROM crm_customer" in s)
+    assert "crm_customer.name" in page_sql and "custom_fields" not in page_sql and "website" not in page_sql
 
 
 async def test_batched_fields_with_arguments(shop_with_orders: Shop, gql, reference):

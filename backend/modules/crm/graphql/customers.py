@@ -98,9 +98,11 @@ class Query:
                 custom_fields=await platform.filter_custom_values(ctx.session, entity="crm.customer",  # type: ignore[arg-type]
                                                                   values=filter.custom_fields))
         sort = sort or CustomerSort()
-        return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt),  # type: ignore[arg-type]
+        sort_col = _customer.c[sort.field.value]
+        columns = CustomerType.columns(ctx.selection, keep=(sort_col.key, "id"))  # those the query selects
+        return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt, columns),  # type: ignore[arg-type]
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
-                                 sort_col=_customer.c[sort.field.value],
+                                 sort_col=sort_col,
                                  descending=sort.direction is SortDirection.DESC, to_node=CustomerType.from_row)
 
 

@@ -20,7 +20,6 @@ from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
-from backend.api.rows import prune
 from backend.core.ids import from_global_id, to_global_id
 from backend.modules.crm.graphql.customers import customer_loader
 from backend.modules.crm.graphql.types import CustomerType
@@ -381,7 +380,10 @@ class Query:
                      before: str | None = None, filter: OrderFilter | None = None,
                      sort: OrderSort | None = None) -> Connection[OrderType]:
         ctx: RequestContext = info.context
-        stmt = select(_order).where(_order.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
+        sort = sort or OrderSort()
+        sort_col = _order.c[sort.field.value]
+        columns = OrderType.columns(ctx.selection, keep=(sort_col.key, "id"))  # those the query selects
+        stmt = select(*columns).where(_order.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
         flt = filter or OrderFilter()
         if flt.status is not None:
             stmt = stmt.where(_order.c.status == flt.status.value)
@@ -399,9 +401,6 @@ class Query:
             stmt = stmt.where(_order.c.created_at >= flt.created_after)
         if flt.created_before:
             stmt = stmt.where(_order.c.created_at < flt.created_before)
-        sort = sort or OrderSort()
-        sort_col = _order.c[sort.field.value]
-        stmt = prune(stmt, OrderType, ctx.selection, keep=(sort_col.key, "id"))
         return await keyset_page(ctx.require_tenant_session(), stmt, args=page_args(first, after, last, before),
                                  id_col=_order.c.id, sort_col=sort_col, descending=sort.descending,
                                  to_node=OrderType.from_row)

@@ -18,7 +18,6 @@ from backend.api.gates import gated_field, gated_mutation
 from backend.api.loaders import by_id_loader, rows_by_id
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
 from backend.api.rows import Selection
-from backend.core.db import any_of
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
 from backend.modules.crm.models import Contact, Customer
@@ -39,8 +38,7 @@ async def load_customers(ctx: RequestContext, ids: list[uuid.UUID],
 
 
 async def load_contacts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ContactType]:
-    rows = await ctx.require_tenant_session().execute(select(_contact).where(
-        _contact.c.tenant_id == ctx.principal.tenant_id, any_of(_contact.c.id, ids)))
+    rows = await rows_by_id(ctx, _contact, ids)
     return {r.id: ContactType.from_row(r) for r in rows}
 
 

@@ -18,6 +18,7 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
+from backend.api.loaders import rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
 from backend.core.db import any_of
@@ -136,14 +137,12 @@ class CampaignType(Node):
 
 
 async def load_leads(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, LeadType]:
-    rows = await ctx.require_tenant_session().execute(select(_lead).where(
-        _lead.c.tenant_id == ctx.principal.tenant_id, any_of(_lead.c.id, ids)))
+    rows = await rows_by_id(ctx, _lead, ids)
     return {r.id: LeadType.from_row(r) for r in rows}
 
 
 async def load_campaigns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CampaignType]:
-    rows = await ctx.require_tenant_session().execute(select(_campaign).where(
-        _campaign.c.tenant_id == ctx.principal.tenant_id, any_of(_campaign.c.id, ids)))
+    rows = await rows_by_id(ctx, _campaign, ids)
     return {r.id: CampaignType.from_row(r) for r in rows}
 
 

@@ -16,9 +16,10 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
+from backend.api.loaders import rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
-from backend.core.db import any_of, utcnow
+from backend.core.db import utcnow
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import (
     ActivityKind,
@@ -38,14 +39,12 @@ _activity = Activity.__table__
 
 
 async def load_opportunities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OpportunityType]:
-    rows = await ctx.require_tenant_session().execute(select(_opp).where(
-        _opp.c.tenant_id == ctx.principal.tenant_id, any_of(_opp.c.id, ids)))
+    rows = await rows_by_id(ctx, _opp, ids)
     return {r.id: OpportunityType.from_row(r) for r in rows}
 
 
 async def load_activities(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ActivityType]:
-    rows = await ctx.require_tenant_session().execute(select(_activity).where(
-        _activity.c.tenant_id == ctx.principal.tenant_id, any_of(_activity.c.id, ids)))
+    rows = await rows_by_id(ctx, _activity, ids)
     return {r.id: ActivityType.from_row(r) for r in rows}
 
 

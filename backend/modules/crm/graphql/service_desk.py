@@ -15,6 +15,7 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
+from backend.api.loaders import rows_by_id
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
 from backend.core.db import any_of, utcnow
 from backend.core.ids import to_global_id
@@ -125,8 +126,7 @@ class CaseType(Node):
 
 
 async def load_cases(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CaseType]:
-    rows = await ctx.require_tenant_session().execute(select(_case).where(
-        _case.c.tenant_id == ctx.principal.tenant_id, any_of(_case.c.id, ids)))
+    rows = await rows_by_id(ctx, _case, ids)
     return {r.id: CaseType.from_row(r) for r in rows}
 
 

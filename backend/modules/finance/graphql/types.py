@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import cross_module_field
-from backend.api.loaders import by_id_loader, grouped_loader
+from backend.api.loaders import by_id_loader, grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Node
 from backend.core.db import any_of
@@ -70,26 +70,22 @@ class JournalEntryKind(Enum):
 
 
 async def load_accounts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, AccountType]:
-    rows = await ctx.require_tenant_session().execute(select(_account).where(
-        _account.c.tenant_id == ctx.principal.tenant_id, any_of(_account.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _account, ids)
     return {r.id: AccountType.from_row(r) for r in rows}
 
 
 async def load_entries(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, JournalEntryType]:
-    rows = await ctx.require_tenant_session().execute(select(_entry).where(
-        _entry.c.tenant_id == ctx.principal.tenant_id, any_of(_entry.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _entry, ids)
     return {r.id: JournalEntryType.from_row(r) for r in rows}
 
 
 async def load_invoices(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, InvoiceType]:
-    rows = await ctx.require_tenant_session().execute(select(_invoice).where(
-        _invoice.c.tenant_id == ctx.principal.tenant_id, any_of(_invoice.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _invoice, ids)
     return {r.id: InvoiceType.from_row(r) for r in rows}
 
 
 async def load_payments(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, PaymentType]:
-    rows = await ctx.require_tenant_session().execute(select(_payment).where(
-        _payment.c.tenant_id == ctx.principal.tenant_id, any_of(_payment.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _payment, ids)
     return {r.id: PaymentType.from_row(r) for r in rows}
 
 

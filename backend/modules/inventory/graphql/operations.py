@@ -15,7 +15,7 @@ from strawberry.types import Info
 from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
-from backend.api.loaders import grouped_loader
+from backend.api.loaders import grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, NodeSource, decode_id, keyset_page, page_args
 from backend.core.db import any_of
@@ -114,8 +114,7 @@ class StockCountType(Node):
 
 
 async def load_counts(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, StockCountType]:
-    rows = await ctx.require_tenant_session().execute(select(_count).where(
-        _count.c.tenant_id == ctx.principal.tenant_id, any_of(_count.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _count, ids)
     return {r.id: StockCountType.from_row(r) for r in rows}
 
 
@@ -205,8 +204,7 @@ def _items_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no
 
 
 async def load_price_lists(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, PriceListType]:
-    rows = await ctx.require_tenant_session().execute(select(_price_list).where(
-        _price_list.c.tenant_id == ctx.principal.tenant_id, any_of(_price_list.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _price_list, ids)
     return {r.id: PriceListType.from_row(r) for r in rows}
 
 
@@ -288,8 +286,7 @@ class ReorderRuleType(Node):
 
 
 async def load_rules(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ReorderRuleType]:
-    rows = await ctx.require_tenant_session().execute(select(_rule).where(
-        _rule.c.tenant_id == ctx.principal.tenant_id, any_of(_rule.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _rule, ids)
     return {r.id: ReorderRuleType.from_row(r) for r in rows}
 
 

@@ -63,14 +63,12 @@ async def load_products(ctx: RequestContext, ids: list[uuid.UUID],
 
 
 async def load_warehouses(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, WarehouseType]:
-    rows = await ctx.require_tenant_session().execute(select(_warehouse).where(
-        _warehouse.c.tenant_id == ctx.principal.tenant_id, any_of(_warehouse.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _warehouse, ids)
     return {r.id: WarehouseType.from_row(r) for r in rows}
 
 
 async def load_categories(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, CategoryType]:
-    rows = await ctx.require_tenant_session().execute(select(_category).where(
-        _category.c.tenant_id == ctx.principal.tenant_id, any_of(_category.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _category, ids)
     return {r.id: CategoryType.from_row(r) for r in rows}
 
 

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from backend.api.context import RequestContext
 from backend.api.gates import cross_module_field
-from backend.api.loaders import batched, by_key, grouped_loader
+from backend.api.loaders import batched, by_key, grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Node
 from backend.api.rows import RowObject
@@ -108,14 +108,12 @@ def _fulfillment_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # typ
 
 
 async def load_orders(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrderType]:
-    rows = await ctx.require_tenant_session().execute(select(_order).where(
-        _order.c.tenant_id == ctx.principal.tenant_id, any_of(_order.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _order, ids)
     return {r.id: OrderType.from_row(r) for r in rows}
 
 
 async def load_fulfillments(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, FulfillmentType]:
-    rows = await ctx.require_tenant_session().execute(select(_fulfillment).where(
-        _fulfillment.c.tenant_id == ctx.principal.tenant_id, any_of(_fulfillment.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _fulfillment, ids)
     return {r.id: FulfillmentType.from_row(r) for r in rows}
 
 
@@ -326,8 +324,7 @@ class ReturnType(Node):
 
 
 async def load_returns(ctx: RequestContext, ids: list[uuid.UUID]) -> dict[uuid.UUID, ReturnType]:
-    rows = await ctx.require_tenant_session().execute(select(_return).where(
-        _return.c.tenant_id == ctx.principal.tenant_id, any_of(_return.c.id, ids)))  # type: ignore[union-attr]
+    rows = await rows_by_id(ctx, _return, ids)
     return {r.id: ReturnType.from_row(r) for r in rows}
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from strawberry.types import Info
 
 from backend.core.errors import BadUserInput
-from backend.core.fetch import fetch_select
+from backend.core.fetch import fetch_statement
 from backend.core.ids import from_global_id
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ async def keyset_page(
         page = page.where(key > bound(args.before) if descending else key < bound(args.before))
     reverse = args.backward != descending
     page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(args.size + 1)
-    rows = await fetch_select(session, page) if args.size > 0 else []
+    rows = await fetch_statement(session, page) if args.size > 0 else []
     more = len(rows) > args.size
     rows = rows[: args.size]
     if args.backward:
@@ -265,7 +265,7 @@ async def keyset_page(
     )
 
     async def count() -> int:
-        counted = await fetch_select(session, select(func.count()).select_from(stmt.order_by(None).subquery()))
+        counted = await fetch_statement(session, select(func.count()).select_from(stmt.order_by(None).subquery()))
         return int(counted[0][0])
 
     return Connection(edges=edges, page_info=info, count=count)

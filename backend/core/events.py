@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
+from backend.core.fetch import Prepared, fetch, values_of
 from backend.core.ids import new_id
 from backend.core.outbox import OutboxEvent, mark_work_due, next_sequence
 
@@ -127,6 +128,9 @@ def on(event_type: EventType, *, module: str) -> Callable[[Handler], Handler]:
 
 
 _outbox = OutboxEvent.__table__
+_NOTIFY = Prepared(text("SELECT pg_notify(:channel, :body)"))
+_OUTBOX_INSERT = Prepared(insert(_outbox).values(values_of(
+    _outbox, "tenant_id", "id", "seq", "type", "version", "aggregate_id", "payload", "occurred_at")))
 
 
 async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: str, payload: dict[str, Any]) -> Event:
@@ -142,9 +146,9 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
     event = Event(id=new_id(), tenant_id=tenant_id, seq=seq,
                   type=event_type.name, version=event_type.version, aggregate_id=aggregate_id, payload=body,
                   occurred_at=utcnow())
-    await session.execute(insert(_outbox).values(
-        tenant_id=tenant_id, id=event.id, seq=event.seq, type=event.type, version=event.version,
-        aggregate_id=aggregate_id, payload=body, occurred_at=event.occurred_at))
+    await fetch(session, _OUTBOX_INSERT, {
+        "tenant_id": tenant_id, "id": event.id, "seq": event.seq, "type": event.type, "version": event.version,
+        "aggregate_id": aggregate_id, "payload": body, "occurred_at": event.occurred_at})
     await mark_work_due(session, tenant_id)
     await _notify(session, event)
     for spec in CATALOGUE.handlers(event.type):
@@ -194,4 +198,4 @@ async def _notify(session: AsyncSession, event: Event) -> None:
     message = {"tenant": str(event.tenant_id), "id": str(event.id), "seq": event.seq, "type": event.type}
     full = orjson.dumps({**message, "event": event.as_message()}).decode()
     body = full if len(full) <= _NOTIFY_PAYLOAD_LIMIT else orjson.dumps(message).decode()
-    await session.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": NOTIFY_CHANNEL, "body": body})
+    await fetch(session, _NOTIFY, {"channel": NOTIFY_CHANNEL, "body": body})

@@ -1,19 +1,26 @@
-"""Read statements built once and run on the session's own asyncpg connection.
+"""Core statements compiled once and run on the session's own asyncpg connection.
 
 A page of the API runs a few fixed statements (a page of orders, their lines, their customers,
-their products) that differ per request only in their tenant and keys. Through the ORM session,
-each execution still pays for the ORM's execute hooks (the tenant criteria), SQLAlchemy's
-compiled-cache lookup (it walks the statement to build its cache key), an execution context, a
-greenlet switch and result metadata: measured, several times asyncpg's own work
-(docs/performance.md).
+their products) that differ per request only in their tenant and keys; a mutation writes a few
+fixed rows (its event, its outbox row, the audit). Through the ORM session, each execution still
+pays for the ORM's execute hooks (the tenant criteria), SQLAlchemy's compiled-cache lookup (it walks
+the statement to build its cache key), an execution context, a greenlet switch and result metadata:
+measured, several times asyncpg's own work (docs/performance.md).
 
-``Prepared(stmt)`` compiles a Core ``SELECT`` once, for asyncpg; ``await fetch(session, prepared,
+``Prepared(stmt)`` compiles a Core statement once, for asyncpg; ``await fetch(session, prepared,
 params)`` binds the parameters by name and runs it with asyncpg on the connection and in the
 transaction the session holds, so ``SET LOCAL app.tenant_id`` and row-level security apply exactly
-as they do to the session's own statements. Rows come back as ``Record``: read by name as
+as they do to the session's own statements. ``await fetch_statement(session, stmt)`` does the same
+for a statement built per call with its values in it. Rows come back as ``Record``: read by name as
 attributes (``row.sku``), as SQLAlchemy's rows are read.
 
 What stays the same as the session's path:
+
+* **Pending ORM changes** are flushed first (autoflush), so a statement sees, or refers to, the
+  objects the transaction added or changed.
+* **Parameters** are converted by SQLAlchemy's own bind processors (JSON, arrays). Statements whose
+  columns get Python-side defaults per execution (``default=utcnow``) or whose ``IN`` lists expand
+  per call run through the session.
 
 * **Values.** Only statements whose result columns are of types asyncpg decodes as SQLAlchemy
   would (no result processor: strings, numbers, UUIDs, timestamps, JSON through the codecs the
@@ -44,13 +51,14 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     Uuid,
+    bindparam,
 )
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.lru import LRU
 
-__all__ = ["Prepared", "Record", "execute", "fetch", "fetch_select"]
+__all__ = ["Prepared", "Record", "execute", "fetch", "fetch_statement", "values_of"]
 
 _DIALECT = asyncpg_dialect.dialect()
 _DIALECT.paramstyle = "numeric_dollar"
@@ -102,7 +110,11 @@ class Prepared:
             self.processors = None
         expanding = any(getattr(b, "expanding", False) or getattr(b, "literal_execute", False)
                         for b in compiled.binds.values())
-        self.direct = not expanding and all(
+        # Column defaults computed in Python per execution (``default=utcnow``, new ids) need SQLAlchemy's
+        # execution context: such inserts and updates take the session's path.
+        defaults_in_python = bool(getattr(compiled, "insert_prefetch", None)
+                                  or getattr(compiled, "update_prefetch", None))
+        self.direct = not expanding and not defaults_in_python and all(
             _decoded_as_sqlalchemy_would(c[3]) for c in compiled._result_columns)  # (key, name, objects, type)
 
     def arguments(self, params: dict[str, Any]) -> list[Any]:
@@ -114,19 +126,29 @@ class Prepared:
         return [v if p is None else p(v) for p, v in zip(self.processors, values, strict=True)]
 
 
+def values_of(table: Any, *names: str) -> dict[str, Any]:
+    """``{name: bindparam(name)}`` typed as the table's columns: the ``.values()`` of a statement template,
+    so each execution binds (and converts, e.g. JSON) its own values::
+
+        _LOG = Prepared(insert(_log).values(values_of(_log, "tenant_id", "id", "note")))
+        await fetch(session, _LOG, {"tenant_id": t, "id": new_id(), "note": "..."})
+    """
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
 async def fetch(session: AsyncSession, prepared: Prepared, params: dict[str, Any]) -> list[Any]:
     """The rows of ``prepared`` with ``params``, in the session's transaction (see the module's doc)."""
     if not prepared.direct:
-        return list((await session.execute(prepared.stmt, params)).all())
+        return await _through_session(session, prepared.stmt, params)
     return await _fetch(session, prepared.sql, prepared.arguments(params))
 
 
 _SHAPES = LRU(1024)
 
 
-async def fetch_select(session: AsyncSession, stmt: Any) -> list[Any]:
-    """The rows of a Core ``SELECT`` built per request (its values in it, e.g. a page's filters and cursor),
-    run as ``fetch`` runs a ``Prepared``.
+async def fetch_statement(session: AsyncSession, stmt: Any) -> list[Any]:
+    """Run a Core statement built per call, its values in it (a page's filters and cursor; an ``INSERT`` of an
+    event), as ``fetch`` runs a ``Prepared``; its rows (``RETURNING`` ones for a write; none without).
 
     Statements of the same shape share one compilation, as in SQLAlchemy's own cache: the shape is
     SQLAlchemy's cache key, and its values come in the key's order, matched once to the compiled
@@ -135,7 +157,7 @@ async def fetch_select(session: AsyncSession, stmt: Any) -> list[Any]:
     """
     key = stmt._generate_cache_key()
     if key is None:
-        return list((await session.execute(stmt)).all())
+        return await _through_session(session, stmt)
     found = _SHAPES.get(key.key)
     if found is None:
         prepared = Prepared(stmt)
@@ -145,12 +167,18 @@ async def fetch_select(session: AsyncSession, stmt: Any) -> list[Any]:
         _SHAPES.put(key.key, found)
     prepared, order = found
     if order is None:
-        return list((await session.execute(stmt)).all())
+        return await _through_session(session, stmt)
     values = key.bindparams
     return await _fetch(session, prepared.sql, prepared.converted([values[i].effective_value for i in order]))
 
 
+async def _through_session(session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    result = await session.execute(stmt, params)
+    return list(result.all()) if result.returns_rows else []
+
+
 async def _fetch(session: AsyncSession, sql: str, args: list[Any]) -> list[Any]:
+    await _autoflush(session)
     adapter, connection = await _driver(session)
     connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
     async with adapter._execute_mutex:
@@ -162,12 +190,20 @@ async def _fetch(session: AsyncSession, sql: str, args: list[Any]) -> list[Any]:
 async def execute(session: AsyncSession, sql: str) -> None:
     """Run ``sql`` (statements without parameters or rows, such as ``SET LOCAL``; several may be given,
     separated by semicolons: one round trip) in the session's transaction."""
+    await _autoflush(session)
     adapter, connection = await _driver(session)
     connection.dispatch.before_cursor_execute(connection, None, sql, (), None, False)
     async with adapter._execute_mutex:
         if adapter._transaction is None:
             await adapter._start_transaction()
         await adapter._connection.execute(sql)
+
+
+async def _autoflush(session: AsyncSession) -> None:
+    """Write the session's pending ORM changes first, as its own ``execute`` would (autoflush)."""
+    sync = session.sync_session
+    if sync.autoflush and not sync._is_clean():
+        await session.flush()
 
 
 async def _driver(session: AsyncSession) -> tuple[Any, Any]:

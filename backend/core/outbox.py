@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, TenantScoped, utcnow
+from backend.core.fetch import Prepared, fetch, values_of
 
 
 class TenantSequence(TenantScoped, Base):
@@ -58,6 +59,13 @@ class TenantWork(Base):
 
 _sequence = TenantSequence.__table__
 _work = TenantWork.__table__
+_LOCK = Prepared(text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE"))
+_NEXT = Prepared(insert(_sequence).values(value=1, **values_of(_sequence, "tenant_id", "id", "name"))
+                 .on_conflict_do_update(index_elements=["tenant_id", "name"], set_={"value": _sequence.c.value + 1})
+                 .returning(_sequence.c.value))
+_DUE = Prepared(insert(_work).values(values_of(_work, "tenant_id", "due_at"))
+                .on_conflict_do_update(index_elements=["tenant_id"],
+                                       set_={"due_at": text("LEAST(tenant_work.due_at, excluded.due_at)")}))
 
 
 async def next_sequence(session: AsyncSession, name: str) -> int:
@@ -66,11 +74,8 @@ async def next_sequence(session: AsyncSession, name: str) -> int:
     The counter row stays locked until the transaction ends, so values are handed out in commit
     order: a reader that has seen value N will never later see a smaller value appear.
     """
-    tenant_id = session.info["tenant_id"]
-    stmt = insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name=name, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "name"],
-                                      set_={"value": _sequence.c.value + 1}).returning(_sequence.c.value)
-    return int((await session.execute(stmt)).scalar_one())
+    rows = await fetch(session, _NEXT, {"tenant_id": session.info["tenant_id"], "id": uuid.uuid4(), "name": name})
+    return int(rows[0][0])
 
 
 async def lock_tenant_writes(session: AsyncSession) -> None:
@@ -86,18 +91,14 @@ async def lock_tenant_writes(session: AsyncSession) -> None:
     if session.info.get("tenant_writes_locked"):
         return
     tenant_id = session.info["tenant_id"]
-    lock = text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE")
-    if (await session.execute(lock, {"t": tenant_id})).first() is None:  # the tenant's first write: make the row
+    if not await fetch(session, _LOCK, {"t": tenant_id}):  # the tenant's first write: make the row
         await session.execute(insert(_sequence).values(tenant_id=tenant_id, id=uuid.uuid4(), name="event", value=0)
                               .on_conflict_do_nothing(index_elements=["tenant_id", "name"]))
-        await session.execute(lock, {"t": tenant_id})
+        await fetch(session, _LOCK, {"t": tenant_id})
     session.info["tenant_writes_locked"] = True
 
 
 async def mark_work_due(session: AsyncSession, tenant_id: uuid.UUID, due_at: datetime | None = None) -> None:
     """Tell the workers this tenant has work due at ``due_at`` (now by default); keeps the earliest."""
     due = due_at or utcnow()
-    stmt = insert(_work).values(tenant_id=tenant_id, due_at=due)
-    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id"],
-                                      set_={"due_at": text("LEAST(tenant_work.due_at, excluded.due_at)")})
-    await session.execute(stmt)
+    await fetch(session, _DUE, {"tenant_id": tenant_id, "due_at": due})

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.events import Event, EventType, on
+from backend.core.fetch import Prepared, fetch, values_of
 from backend.core.ids import from_global_id
 from backend.modules.crm import events as crm
 from backend.modules.crm.models import TimelineEntry
@@ -40,16 +41,20 @@ TITLES: list[tuple[EventType, Callable[[dict], str]]] = [
 ]
 
 
+_TIMELINE_INSERT = Prepared(insert(_timeline).values(values_of(
+    _timeline, "tenant_id", "id", "customer_id", "event_id", "event_type", "occurred_at", "title", "subject_id", "data",
+)).on_conflict_do_nothing(index_elements=["tenant_id", "event_id", "customer_id"]))
+
+
 async def _to_timeline(session: AsyncSession, event: Event) -> None:
     parsed = from_global_id(event.payload.get("customerId") or "")
     if parsed is None or parsed[0] != "Customer":
         return
     title = _TITLE_OF[event.type](event.payload)
-    stmt = insert(_timeline).values(
-        tenant_id=event.tenant_id, id=uuid.uuid4(), customer_id=parsed[1], event_id=event.id, event_type=event.type,
-        occurred_at=event.occurred_at, title=title[:300], subject_id=event.aggregate_id, data=event.payload,
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "event_id", "customer_id"])
-    await session.execute(stmt)
+    await fetch(session, _TIMELINE_INSERT, {
+        "tenant_id": event.tenant_id, "id": uuid.uuid4(), "customer_id": parsed[1], "event_id": event.id,
+        "event_type": event.type, "occurred_at": event.occurred_at, "title": title[:300],
+        "subject_id": event.aggregate_id, "data": event.payload})
 
 
 _TITLE_OF = {event_type.name: title for event_type, title in TITLES}

@@ -26,6 +26,7 @@ from backend.core import events, idempotency
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.events import EventType
+from backend.core.fetch import Prepared, fetch, values_of
 from backend.core.ids import new_id, to_global_id
 from backend.core.money import parse_amount
 from backend.core.outbox import lock_tenant_writes, next_sequence
@@ -102,6 +103,10 @@ def check_allowed(order: Order, action: str) -> None:
                           f"Order {order.number} is {order.status.upper()}; it cannot be {VERBS[action]}.", "id")
 
 
+_LOG_TRANSITION = Prepared(insert(_event).values(values_of(
+    _event, "tenant_id", "id", "order_id", "from_status", "to_status", "actor_id", "note", "created_at")))
+
+
 async def record(session: AsyncSession, order: Order, to_status: str, *, actor_id: uuid.UUID | None,
                  note: str | None = None) -> None:
     """Move ``order`` to ``to_status`` and log it (the order row is already locked).
@@ -111,9 +116,9 @@ async def record(session: AsyncSession, order: Order, to_status: str, *, actor_i
     from_status = order.status
     order.status = to_status
     order.updated_at = utcnow()
-    await session.execute(insert(_event).values(tenant_id=order.tenant_id, id=new_id(), order_id=order.id,
-                                                from_status=from_status, to_status=to_status, actor_id=actor_id,
-                                                note=note, created_at=utcnow()))
+    await fetch(session, _LOG_TRANSITION, {
+        "tenant_id": order.tenant_id, "id": new_id(), "order_id": order.id, "from_status": from_status,
+        "to_status": to_status, "actor_id": actor_id, "note": note, "created_at": utcnow()})
 
 
 async def emit(session: AsyncSession, event_type: EventType, order: Order, **extra: Any) -> None:

@@ -112,7 +112,7 @@ async def test_statements_built_per_request_share_a_compilation_and_keep_their_o
         shop: Shop, db: Database, count_sql):
     from sqlalchemy import func
 
-    from backend.core.fetch import fetch_select
+    from backend.core.fetch import fetch_statement
 
     tenant = await _placed(shop)
     await shop.customer("Lin Bakery")
@@ -124,17 +124,43 @@ async def test_statements_built_per_request_share_a_compilation_and_keep_their_o
 
     async with db.transaction(tenant) as session:
         count_sql.statements.clear()
-        assert [r.name for r in await fetch_select(session, named("Jade"))] == ["Jade Tea House"]
-        assert [r.name for r in await fetch_select(session, named("Lin"))] == ["Lin Bakery"]
-        assert await fetch_select(session, named("Nobody")) == []
+        assert [r.name for r in await fetch_statement(session, named("Jade"))] == ["Jade Tea House"]
+        assert [r.name for r in await fetch_statement(session, named("Lin"))] == ["Lin Bakery"]
+        assert await fetch_statement(session, named("Nobody")) == []
         assert len(set(count_sql.queries)) == 1  # one shape, one SQL text, three sets of values
         # a JSON parameter is serialized as the session would (containment on custom fields)
         await session.execute(text("""UPDATE crm_customer SET custom_fields = '{"tier": "gold"}'
                                       WHERE name = 'Lin Bakery'"""))
         tier = select(customers.c.name).where(customers.c.custom_fields.contains({"tier": "gold"}))
-        assert [r.name for r in await fetch_select(session, tier)] == ["Lin Bakery"]
+        assert [r.name for r in await fetch_statement(session, tier)] == ["Lin Bakery"]
         # IN with a list expands per request: the session runs it, with the same answer
         listed = select(customers.c.name).where(customers.c.name.in_(["Lin Bakery", "X"]))
-        assert [r.name for r in await fetch_select(session, listed)] == ["Lin Bakery"]
-        counted = await fetch_select(session, select(func.count()).select_from(customers))
+        assert [r.name for r in await fetch_statement(session, listed)] == ["Lin Bakery"]
+        counted = await fetch_statement(session, select(func.count()).select_from(customers))
         assert counted[0][0] == 2
+
+
+async def test_writes_from_templates_flush_pending_objects_first_and_convert_their_values(shop: Shop, db: Database):
+    from sqlalchemy import insert
+
+    from backend.core.db import utcnow
+    from backend.core.fetch import values_of
+    from backend.modules.crm.models import Customer
+
+    tenant = await _placed(shop)
+    timeline = Base.metadata.tables["crm_timeline_entry"]
+    log = Prepared(insert(timeline).values(values_of(
+        timeline, "tenant_id", "id", "customer_id", "event_id", "event_type", "occurred_at", "title", "subject_id",
+        "data"))
+        .returning(timeline.c.data))
+    async with db.transaction(tenant) as session:
+        customer = Customer(id=uuid.uuid4(), name="Pending Ltd")
+        session.add(customer)  # not flushed yet: the insert below refers to it (a foreign key)
+        [row] = await fetch(session, log, {
+            "tenant_id": tenant, "id": uuid.uuid4(), "customer_id": customer.id, "event_id": uuid.uuid4(),
+            "event_type": "test.happened", "occurred_at": utcnow(), "title": "Happened", "subject_id": "x",
+            "data": {"n": 1}})
+        assert row.data == {"n": 1}  # serialized as JSON going in, decoded coming out
+        names = Prepared(select(Base.metadata.tables["crm_customer"].c.name))
+        assert {r.name for r in await fetch(session, names, {})} == {"Jade Tea House", "Pending Ltd"}
+        await session.rollback()

@@ -11,8 +11,12 @@ import uuid
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.db import CrossTenantWrite, utcnow
+from backend.core.fetch import Prepared, fetch, values_of
+from backend.core.ids import new_id
 from backend.core.logging import redact
 from backend.modules.platform.models import AuditEvent
 
@@ -37,6 +41,13 @@ def summarize(value: Any, depth: int = 0) -> Any:
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
 
 
+_audit = AuditEvent.__table__
+# One statement, built once: every mutation writes an audit row.
+_RECORD = Prepared(insert(_audit).values(values_of(
+    _audit, "tenant_id", "id", "occurred_at", "operation", "outcome", "actor_user_id", "actor_api_client_id",
+    "targets", "input_summary", "ip", "user_agent", "request_id")))
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -50,10 +61,13 @@ async def record(
     user_agent: str | None = None,
     request_id: str | None = None,
 ) -> None:
-    session.add(AuditEvent(
-        operation=operation[:100], outcome=outcome[:40], actor_user_id=actor_user_id,
-        actor_api_client_id=actor_api_client_id, targets=[t[:200] for t in (targets or [])][:20],
-        input_summary=input_summary or {}, ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:300] or None,
-        request_id=request_id,
-    ))
-    await session.flush()
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None:
+        raise CrossTenantWrite("AuditEvent created outside a tenant transaction")
+    await fetch(session, _RECORD, {
+        "tenant_id": tenant_id, "id": new_id(), "occurred_at": utcnow(),
+        "operation": operation[:100], "outcome": outcome[:40], "actor_user_id": actor_user_id,
+        "actor_api_client_id": actor_api_client_id, "targets": [t[:200] for t in (targets or [])][:20],
+        "input_summary": input_summary or {}, "ip": (ip or "")[:64] or None,
+        "user_agent": (user_agent or "")[:300] or None, "request_id": request_id,
+    })

@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
 
 from backend.core.fetch import execute
 from backend.core.ids import new_id
+from backend.core.lru import LRU
 from backend.core.metrics import SQL_STATEMENTS
 
 NAMING_CONVENTION = {
@@ -112,9 +113,19 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None:
         return  # RLS answers no rows when no tenant is set (fail closed)
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-    )
+    state.statement = state.statement.options(_tenant_criteria(tenant_id))
+
+
+_CRITERIA = LRU(1024)
+
+
+def _tenant_criteria(tenant_id: uuid.UUID) -> Any:
+    """The ORM guard's option for one tenant, built once (building it analyses its lambda: costly per statement)."""
+    found = _CRITERIA.get(tenant_id)
+    if found is None:
+        found = with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+        _CRITERIA.put(tenant_id, found)
+    return found
 
 
 class CrossTenantWrite(RuntimeError):

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.events import Event
+from backend.core.fetch import Prepared, fetch, values_of
 from backend.core.outbox import mark_work_due
 from backend.modules.platform.models import AppUser, Membership, Notification, NotificationTemplate, Tenant
 
@@ -111,6 +112,12 @@ def add_built_in(templates: dict[tuple[str, str], tuple[str, str]]) -> None:
     BUILT_IN.update(templates)
 
 
+_QUEUE = Prepared(insert(_notification).values(values_of(
+    _notification, "tenant_id", "id", "channel", "recipient", "language", "subject", "body", "event_type",
+    "idempotency_key", "status", "attempts", "next_attempt_at", "created_at",
+)).on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"]).returning(_notification.c.id))
+
+
 async def notify(session: AsyncSession, *, recipient: str, name: str, event: Event, language: str | None = None,
                  key: str | None = None, variables: dict[str, Any] | None = None) -> bool:
     """Queue the notice for ``event`` to ``recipient``; False when there is no template or it is queued already.
@@ -122,13 +129,12 @@ async def notify(session: AsyncSession, *, recipient: str, name: str, event: Eve
         return False
     text = render(template, {**event.payload, **(variables or {}), "tenant": tenant.name if tenant else "",
                              "name": name})
-    stmt = insert(_notification).values(
-        tenant_id=_tenant_id(session), id=uuid.uuid4(), channel="email", recipient=recipient, language=language,
-        subject=text.subject, body=text.body, event_type=event.type,
-        idempotency_key=key or f"{event.id}:{recipient.lower()}", status="pending", attempts=0,
-        next_attempt_at=utcnow(), created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-    queued = (await session.execute(stmt)).rowcount == 1
+    now = utcnow()
+    queued = bool(await fetch(session, _QUEUE, {
+        "tenant_id": _tenant_id(session), "id": uuid.uuid4(), "channel": "email", "recipient": recipient,
+        "language": language, "subject": text.subject, "body": text.body, "event_type": event.type,
+        "idempotency_key": key or f"{event.id}:{recipient.lower()}", "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now}))
     if queued:
         await mark_work_due(session, _tenant_id(session))
     return queued

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import insert, text
+from sqlalchemy import String, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
@@ -128,9 +128,14 @@ def on(event_type: EventType, *, module: str) -> Callable[[Handler], Handler]:
 
 
 _outbox = OutboxEvent.__table__
-_NOTIFY = Prepared(text("SELECT pg_notify(:channel, :body)"))
-_OUTBOX_INSERT = Prepared(insert(_outbox).values(values_of(
-    _outbox, "tenant_id", "id", "seq", "type", "version", "aggregate_id", "payload", "occurred_at")))
+# The outbox row and its announcement in one round trip: the notification goes out only if the row was written
+# (and, as every NOTIFY, only when the transaction commits).
+_written = insert(_outbox).values(values_of(
+    _outbox, "tenant_id", "id", "seq", "type", "version", "aggregate_id", "payload", "occurred_at",
+)).returning(_outbox.c.id).cte("written")
+_announce = func.pg_notify(bindparam("channel", type_=String()), bindparam("body", type_=String()),
+                           type_=String())  # returns void
+_RECORD_AND_NOTIFY = Prepared(select(_announce).select_from(_written))
 
 
 async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: str, payload: dict[str, Any]) -> Event:
@@ -146,11 +151,11 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
     event = Event(id=new_id(), tenant_id=tenant_id, seq=seq,
                   type=event_type.name, version=event_type.version, aggregate_id=aggregate_id, payload=body,
                   occurred_at=utcnow())
-    await fetch(session, _OUTBOX_INSERT, {
+    await fetch(session, _RECORD_AND_NOTIFY, {
         "tenant_id": tenant_id, "id": event.id, "seq": event.seq, "type": event.type, "version": event.version,
-        "aggregate_id": aggregate_id, "payload": body, "occurred_at": event.occurred_at})
+        "aggregate_id": aggregate_id, "payload": body, "occurred_at": event.occurred_at,
+        "channel": NOTIFY_CHANNEL, "body": _announcement(event)})
     await mark_work_due(session, tenant_id)
-    await _notify(session, event)
     for spec in CATALOGUE.handlers(event.type):
         if not await platform.is_module_enabled(session, spec.module):
             continue
@@ -194,8 +199,8 @@ async def atomic(session: AsyncSession) -> AsyncIterator[None]:
         session.info["atomic"] = outer
 
 
-async def _notify(session: AsyncSession, event: Event) -> None:
+def _announcement(event: Event) -> str:
+    """The NOTIFY payload: the event itself, or only its reference when it is too big for a notification."""
     message = {"tenant": str(event.tenant_id), "id": str(event.id), "seq": event.seq, "type": event.type}
     full = orjson.dumps({**message, "event": event.as_message()}).decode()
-    body = full if len(full) <= _NOTIFY_PAYLOAD_LIMIT else orjson.dumps(message).decode()
-    await fetch(session, _NOTIFY, {"channel": NOTIFY_CHANNEL, "body": body})
+    return full if len(full) <= _NOTIFY_PAYLOAD_LIMIT else orjson.dumps(message).decode()

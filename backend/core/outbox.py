@@ -101,4 +101,10 @@ async def lock_tenant_writes(session: AsyncSession) -> None:
 async def mark_work_due(session: AsyncSession, tenant_id: uuid.UUID, due_at: datetime | None = None) -> None:
     """Tell the workers this tenant has work due at ``due_at`` (now by default); keeps the earliest."""
     due = due_at or utcnow()
+    # Once per transaction (or savepoint) is enough: the row keeps the earliest time, and its lock is held.
+    current = session.sync_session.get_nested_transaction() or session.sync_session.get_transaction()
+    marked = session.info.get("work_due")
+    if marked is not None and marked[0] is current and marked[1] == tenant_id and marked[2] <= due:
+        return
     await fetch(session, _DUE, {"tenant_id": tenant_id, "due_at": due})
+    session.info["work_due"] = (current, tenant_id, due)

@@ -102,3 +102,30 @@ async def test_inside_atomic_a_swallowed_handler_failure_still_undoes_the_block(
         async with atomic(session):  # the session is usable again, and a clean block commits
             await notes.create_note(session, title="fine")
         assert (await session.execute(text(count), {"t": a})).scalar_one() == 1
+
+
+async def test_work_is_flagged_due_again_after_a_savepoint_that_flagged_it_rolled_back(db, make_tenant, owner_url):
+    from sqlalchemy import text
+
+    from backend.core.db import asyncpg_connect
+    from tests.support.notes import service as notes
+
+    a = await make_tenant(modules=["notes"])
+    owner = await asyncpg_connect(owner_url)
+    try:
+        await owner.execute("DELETE FROM tenant_work WHERE tenant_id = $1", a)
+    finally:
+        await owner.close()
+    flagged = "SELECT count(*) FROM tenant_work WHERE tenant_id = :t"
+    async with db.transaction(a) as session:
+        try:
+            async with session.begin_nested():
+                await notes.create_note(session, title="undone")  # its event flags the tenant's work
+                assert (await session.execute(text(flagged), {"t": a})).scalar_one() == 1
+                raise RuntimeError("undo it")
+        except RuntimeError:
+            pass
+        assert (await session.execute(text(flagged), {"t": a})).scalar_one() == 0
+        await notes.create_note(session, title="kept")  # flagged again, not skipped as already done
+        await notes.create_note(session, title="kept too")  # this one may skip it: the same transaction
+        assert (await session.execute(text(flagged), {"t": a})).scalar_one() == 1

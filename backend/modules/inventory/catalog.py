@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from backend.core import events
 from backend.core.db import utcnow
@@ -211,10 +212,25 @@ async def get_product(session: AsyncSession, *, product_id: uuid.UUID, field_nam
 
 
 async def products_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    """The tenant's products with these ids. Those the transaction has loaded already come from the session
+    (a query would answer the very same objects, unchanged), so pricing an order after validating its lines
+    reads the products once."""
     if not ids:
         return {}
-    rows = await session.execute(select(Product).where(Product.tenant_id == tenant_of(session), Product.id.in_(ids)))
-    return {p.id: p for p in rows.scalars()}
+    tenant_id = tenant_of(session)
+    identities = session.sync_session.identity_map if not session.deleted else {}  # a pending delete: ask
+    found: dict[uuid.UUID, Product] = {}
+    missing = []
+    for product_id in ids:
+        known = identities.get(identity_key(Product, (tenant_id, product_id)))
+        if known is not None:
+            found[product_id] = known
+        else:
+            missing.append(product_id)
+    if missing:
+        rows = await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(missing)))
+        found.update((p.id, p) for p in rows.scalars())
+    return found
 
 
 async def _has_stock_history(session: AsyncSession, product_id: uuid.UUID) -> bool:

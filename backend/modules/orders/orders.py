@@ -263,9 +263,8 @@ async def create_order(session: AsyncSession, *, values: OrderFields, created_by
         customer = await crm.get_customer(session, customer_id=values.customer_id, field_name="customerId")
         if customer.archived_at is not None:
             raise DomainError("CUSTOMER_ARCHIVED", f"{customer.name} is archived.", "customerId")
-        tenant = await platform.get_tenant(session, tenant_id=tenant_of(session))
-        assert tenant is not None
-        order = Order(id=new_id(), customer_id=customer.id, currency=tenant.base_currency, status="draft",
+        order = Order(id=new_id(), customer_id=customer.id, currency=await platform.base_currency(session),
+                      status="draft",
                       channel="web", number="", tracking_token=tracking_token(tenant_of(session)), owner_id=created_by,
                       billing_address=customer.billing_address, shipping_address=customer.shipping_address,
                       shipping_total=Decimal(0))

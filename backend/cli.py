@@ -668,10 +668,11 @@ def bench_writes(
     seconds: Annotated[int, typer.Option(help="Length of each measured run.", min=1)] = 10,
     clients: Annotated[int, typer.Option(help="Concurrent clients placing orders.", min=1)] = 16,
     scarce: Annotated[int, typer.Option(help="W2: units of the scarce product.", min=1)] = 200,
+    rounds: Annotated[int, typer.Option(help="W1: interleaved rounds (the median is reported).", min=1)] = 3,
     out: Annotated[Path, typer.Option(help="Where writes.csv and writes.md go.")] = Path("infra/bench/results"),
 ) -> None:
     """W1 (order placement) and W2 (one scarce product) against the raw SQL baseline, on a new tenant."""
     from infra.bench.run import run_writes
 
-    _measured(run_writes, seconds=seconds, clients=clients, scarce=scarce, out_dir=out)
+    _measured(run_writes, seconds=seconds, clients=clients, scarce=scarce, rounds=rounds, out_dir=out)
     typer.echo((out / "writes.md").read_text(encoding="utf-8"))

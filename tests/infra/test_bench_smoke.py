@@ -38,7 +38,8 @@ async def test_the_write_workloads_run_and_nothing_is_oversold(owner_url, tmp_pa
 
     settings = Settings(database_url=owner_url, app_db_user=APP_USER, app_db_password=APP_PASSWORD,
                         jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
-    results = await asyncio.to_thread(run_writes, settings, seconds=2, clients=4, scarce=5, out_dir=tmp_path)
+    results = await asyncio.to_thread(run_writes, settings, seconds=1, clients=4, scarce=5, rounds=2,
+                                      out_dir=tmp_path)
     by = {(r.workload, r.contestant): r for r in results}
     assert set(by) == {(w, c) for w in ("w1", "w2") for c in ("jishi", "baseline")}
     assert by[("w1", "jishi")].placements_per_second > 0 and by[("w1", "baseline")].placements_per_second > 0

@@ -38,6 +38,7 @@ from backend.core import events, idempotency
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.events import EventType
+from backend.core.fetch import Prepared, fetch
 from backend.core.ids import new_id, to_global_id
 from backend.core.money import parse_amount
 from backend.core.outbox import lock_tenant_writes
@@ -107,21 +108,34 @@ async def _lock_levels(session: AsyncSession, pairs: list[Pair], *, create: bool
     await lock_tenant_writes(session)
     tenant_id = session.info["tenant_id"]
     products, warehouses = [p for p, _ in ordered], [w for _, w in ordered]
-    if create:
-        rows = await session.execute(text(
-            "INSERT INTO inv_stock_level (tenant_id, id, product_id, warehouse_id, on_hand, reserved, incoming, "
-            "updated_at) SELECT :t, gen_random_uuid(), v.p, v.w, 0, 0, 0, now() "
-            "FROM unnest(:products, :warehouses) AS v(p, w) ORDER BY v.p, v.w "
-            "ON CONFLICT (tenant_id, product_id, warehouse_id) DO UPDATE SET updated_at = excluded.updated_at "
-            "RETURNING product_id, warehouse_id, on_hand, reserved, incoming"
-        ).bindparams(_uuids("products", products), _uuids("warehouses", warehouses)), {"t": tenant_id})
-    else:
-        rows = await session.execute(text(
-            "SELECT l.product_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming FROM inv_stock_level l "
-            "JOIN unnest(:products, :warehouses) AS v(p, w) ON l.product_id = v.p AND l.warehouse_id = v.w "
-            "WHERE l.tenant_id = :t ORDER BY l.product_id, l.warehouse_id FOR UPDATE OF l"
-        ).bindparams(_uuids("products", products), _uuids("warehouses", warehouses)), {"t": tenant_id})
+    rows = await fetch(session, _LOCK_OR_CREATE if create else _LOCK,
+                       {"t": tenant_id, "products": products, "warehouses": warehouses})
     return {(r.product_id, r.warehouse_id): Level(r.on_hand, r.reserved, r.incoming) for r in rows}
+
+
+# The stock statements, built once (they run on every reservation, receipt and shipment).
+_PAIRS = (bindparam("t", type_=Uuid), bindparam("products", type_=ARRAY(Uuid)),
+          bindparam("warehouses", type_=ARRAY(Uuid)))
+_LOCK_OR_CREATE = Prepared(text(
+    "INSERT INTO inv_stock_level (tenant_id, id, product_id, warehouse_id, on_hand, reserved, incoming, "
+    "updated_at) SELECT :t, gen_random_uuid(), v.p, v.w, 0, 0, 0, now() "
+    "FROM unnest(:products, :warehouses) AS v(p, w) ORDER BY v.p, v.w "
+    "ON CONFLICT (tenant_id, product_id, warehouse_id) DO UPDATE SET updated_at = excluded.updated_at "
+    "RETURNING product_id, warehouse_id, on_hand, reserved, incoming").bindparams(*_PAIRS))
+_LOCK = Prepared(text(
+    "SELECT l.product_id, l.warehouse_id, l.on_hand, l.reserved, l.incoming FROM inv_stock_level l "
+    "JOIN unnest(:products, :warehouses) AS v(p, w) ON l.product_id = v.p AND l.warehouse_id = v.w "
+    "WHERE l.tenant_id = :t ORDER BY l.product_id, l.warehouse_id FOR UPDATE OF l").bindparams(*_PAIRS))
+_QUANTITIES = ARRAY(_level.c.on_hand.type)
+_UPDATE_LEVELS = Prepared(text(
+    "UPDATE inv_stock_level l SET on_hand = l.on_hand + v.dq, reserved = l.reserved + v.dr, "
+    "incoming = l.incoming + v.di, updated_at = now() "
+    "FROM unnest(:products, :warehouses, :dq, :dr, :di) AS v(p, w, dq, dr, di) "
+    "WHERE l.tenant_id = :t AND l.product_id = v.p AND l.warehouse_id = v.w "
+    "AND l.on_hand + v.dq >= 0 AND l.reserved + v.dr >= 0 AND l.reserved + v.dr <= l.on_hand + v.dq "
+    "AND l.incoming + v.di >= 0 RETURNING 1"
+).bindparams(*_PAIRS, bindparam("dq", type_=_QUANTITIES), bindparam("dr", type_=_QUANTITIES),
+             bindparam("di", type_=_QUANTITIES)))
 
 
 async def _apply(session: AsyncSession, changes: list[Change], levels: dict[Pair, Level]) -> None:
@@ -158,19 +172,10 @@ async def _apply(session: AsyncSession, changes: list[Change], levels: dict[Pair
     for key in keys:
         if key not in levels:
             raise AssertionError("a level changed without being locked first")
-    result = await session.execute(text(
-        "UPDATE inv_stock_level l SET on_hand = l.on_hand + v.dq, reserved = l.reserved + v.dr, "
-        "incoming = l.incoming + v.di, updated_at = now() "
-        "FROM unnest(:products, :warehouses, :dq, :dr, :di) AS v(p, w, dq, dr, di) "
-        "WHERE l.tenant_id = :t AND l.product_id = v.p AND l.warehouse_id = v.w "
-        "AND l.on_hand + v.dq >= 0 AND l.reserved + v.dr >= 0 AND l.reserved + v.dr <= l.on_hand + v.dq "
-        "AND l.incoming + v.di >= 0"
-    ).bindparams(_uuids("products", [k[0] for k in keys]), _uuids("warehouses", [k[1] for k in keys]),
-                 bindparam("dq", [totals[k][0] for k in keys], type_=ARRAY(_level.c.on_hand.type)),
-                 bindparam("dr", [totals[k][1] for k in keys], type_=ARRAY(_level.c.on_hand.type)),
-                 bindparam("di", [totals[k][2] for k in keys], type_=ARRAY(_level.c.on_hand.type))),
-        {"t": tenant_of(session)})
-    if result.rowcount != len(keys):  # cannot happen while the levels are locked; never write half
+    updated = await fetch(session, _UPDATE_LEVELS, {
+        "t": tenant_of(session), "products": [k[0] for k in keys], "warehouses": [k[1] for k in keys],
+        "dq": [totals[k][0] for k in keys], "dr": [totals[k][1] for k in keys], "di": [totals[k][2] for k in keys]})
+    if len(updated) != len(keys):  # cannot happen while the levels are locked; never write half
         raise RuntimeError("a guarded stock update matched fewer levels than it locked")
     for key, (d_on_hand, d_reserved, d_incoming) in totals.items():
         level = levels[key]

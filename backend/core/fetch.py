@@ -34,6 +34,7 @@ What stays the same as the session's path:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -90,7 +91,7 @@ def _decoded_as_sqlalchemy_would(type_: Any) -> bool:
 
 
 class Prepared:
-    """A Core ``SELECT`` compiled once for asyncpg; ``fetch`` binds its parameters by name."""
+    """A Core statement compiled once for asyncpg; ``fetch`` binds its parameters by name."""
 
     __slots__ = ("binds", "direct", "names", "processors", "sql", "stmt")
 
@@ -178,25 +179,26 @@ async def _through_session(session: AsyncSession, stmt: Any, params: dict[str, A
 
 
 async def _fetch(session: AsyncSession, sql: str, args: list[Any]) -> list[Any]:
+    return await _on_connection(session, sql, args, lambda c: c.fetch(sql, *args, record_class=Record))
+
+
+async def execute(session: AsyncSession, sql: str) -> None:
+    """Run ``sql`` (statements without parameters or rows, such as ``SET LOCAL``; several may be given,
+    separated by semicolons: one round trip) in the session's transaction."""
+    await _on_connection(session, sql, (), lambda c: c.execute(sql))
+
+
+async def _on_connection(session: AsyncSession, sql: str, args: Any, run: Callable[[Any], Awaitable[Any]]) -> Any:
+    """``run(asyncpg connection)`` for ``sql``: after an autoflush, counted, in the session's transaction, alone
+    on the connection. Errors are asyncpg's own (``asyncpg.PostgresError``); the transaction is then failed and
+    the session rolls it back, as after any failed statement."""
     await _autoflush(session)
     adapter, connection = await _driver(session)
     connection.dispatch.before_cursor_execute(connection, None, sql, args, None, False)
     async with adapter._execute_mutex:
         if adapter._transaction is None:  # the session's transaction begins with its first statement
             await adapter._start_transaction()
-        return await adapter._connection.fetch(sql, *args, record_class=Record)
-
-
-async def execute(session: AsyncSession, sql: str) -> None:
-    """Run ``sql`` (statements without parameters or rows, such as ``SET LOCAL``; several may be given,
-    separated by semicolons: one round trip) in the session's transaction."""
-    await _autoflush(session)
-    adapter, connection = await _driver(session)
-    connection.dispatch.before_cursor_execute(connection, None, sql, (), None, False)
-    async with adapter._execute_mutex:
-        if adapter._transaction is None:
-            await adapter._start_transaction()
-        await adapter._connection.execute(sql)
+        return await run(adapter._connection)
 
 
 async def _autoflush(session: AsyncSession) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import DomainError
+from backend.core.fetch import fetch_statement
 from backend.core.ids import new_id
 from backend.core.money import parse_amount
 from backend.core.validation import required_text
@@ -144,8 +145,9 @@ async def move_price_list(session: AsyncSession, *, from_customer: uuid.UUID, to
 
 
 async def price_list_of(session: AsyncSession, customer_id: uuid.UUID) -> uuid.UUID | None:
-    return (await session.execute(select(_assigned.c.price_list_id).where(
-        _assigned.c.tenant_id == tenant_of(session), _assigned.c.customer_id == customer_id))).scalar_one_or_none()
+    rows = await fetch_statement(session, select(_assigned.c.price_list_id).where(
+        _assigned.c.tenant_id == tenant_of(session), _assigned.c.customer_id == customer_id))
+    return rows[0][0] if rows else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.events import Event, on
+from backend.core.fetch import fetch_statement
 from backend.core.ids import from_global_id
 from backend.modules.crm import events as crm_events
 from backend.modules.crm import service as crm
@@ -136,10 +137,11 @@ async def _tell_the_customer(session: AsyncSession, event: Event) -> None:
     parsed = from_global_id(event.payload["orderId"])
     if parsed is None:
         return
-    order = (await session.execute(select(_order.c.contact_id, _order.c.customer_id, _order.c.tracking_token).where(
-        _order.c.tenant_id == event.tenant_id, _order.c.id == parsed[1]))).one_or_none()
-    if order is None:
+    rows = await fetch_statement(session, select(_order.c.contact_id, _order.c.customer_id, _order.c.tracking_token)
+                                 .where(_order.c.tenant_id == event.tenant_id, _order.c.id == parsed[1]))
+    if not rows:
         return
+    order = rows[0]
     recipient = name = None
     if order.contact_id is not None:
         contact = await crm.get_contact(session, contact_id=order.contact_id)

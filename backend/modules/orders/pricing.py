@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import DomainError
+from backend.core.fetch import fetch_statement
 from backend.core.ids import new_id
 from backend.core.money import round_money
 from backend.core.validation import required_text
@@ -73,7 +74,7 @@ def order_amounts(lines: list[LineAmounts], shipping: Decimal) -> OrderAmounts:
 
 
 async def tax_rates(session: AsyncSession) -> dict[str, Decimal]:
-    rows = await session.execute(select(_tax.c.tax_category, _tax.c.rate).where(
+    rows = await fetch_statement(session, select(_tax.c.tax_category, _tax.c.rate).where(
         _tax.c.tenant_id == session.info["tenant_id"]))
     return {r.tax_category: r.rate for r in rows}
 

@@ -354,9 +354,11 @@ def soak(settings: Settings, *, scale: str, minutes: float, connections: int, sa
         order = to_global_id("Order", _an_order(env["JISHI_DATABASE_URL"], tenant))
         bodies = {w: orjson.dumps({"query": WORKLOADS[w], "variables": {"id": order} if w == "r3" else {}})
                   for w in workloads}
-        started = time.monotonic()
+        started = signed_in = time.monotonic()
         turn = 0
         while time.monotonic() - started < minutes * 60:
+            if time.monotonic() - signed_in > settings.access_token_seconds / 2:  # as a client would, before expiry
+                headers, signed_in = _jishi_headers(port), time.monotonic()
             workload = workloads[turn % len(workloads)]
             wrk(url, bodies[workload], headers, seconds=max(1, int(sample_seconds)), connections=connections)
             samples.append((round(time.monotonic() - started, 1), workload, round(_rss_mb(process.pid), 1)))

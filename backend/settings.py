@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_query_cost: int = 2_000
     default_list_size: int = 5  # cost estimate for lists that take no first/last (few contacts, lines)
     compiled_execution: bool = True  # queries run on backend.api.executor; off: graphql-core runs them
+    sql_subtrees: bool = True  # with compiled execution: selections row types can say in SQL come as PostgreSQL's JSON
 
     # Identity and tokens
     jwt_keys_file: Path | None = None  # default <data_dir>/jwt-keys.json (created outside production)

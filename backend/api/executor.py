@@ -111,7 +111,7 @@ class _List:
 class _Object:
     """An object position: its type's fields are compiled on first use (per plan)."""
 
-    __slots__ = ("_fields", "_plan", "details", "nonnull", "type", "weight")
+    __slots__ = ("_fields", "_plan", "_tree", "details", "nonnull", "type", "weight")
 
     def __init__(self, plan: _Plan, nonnull: bool, type_: GraphQLObjectType, details: list[FieldDetails]) -> None:
         self.nonnull = nonnull
@@ -120,6 +120,15 @@ class _Object:
         self.weight = 2 if type_.name.endswith("Connection") else 1  # as backend.api.limits counts it
         self._fields: list[_Field] | None = None
         self._plan = plan
+        self._tree: Any = _UNSET
+
+    @property
+    def tree(self) -> Any:
+        """How this position's objects are answered whole (``backend.api.sqltree``), or None: field by field."""
+        if self._tree is _UNSET:
+            trees = self._plan.executor.trees
+            self._tree = trees(self) if trees is not None else None
+        return self._tree
 
     @property
     def fields(self) -> list[_Field]:
@@ -398,8 +407,12 @@ def _track(_values: Any) -> None:
 
 class CompiledExecutor:
     def __init__(self, schema: GraphQLSchema, *, classes: dict[type, GraphQLObjectType] | None = None,
-                 cache_size: int = 512, strawberry_schema: Any = None) -> None:
+                 cache_size: int = 512, strawberry_schema: Any = None,
+                 trees: Callable[[Any], Any] | None = None) -> None:
         self.schema = schema
+        # Object positions whose whole selection another engine answers (backend.api.sqltree.compile_tree):
+        # trees(position) -> an object with ``await splice(context, items)``, or None.
+        self.trees = trees
         self.strawberry = strawberry_schema  # converts the arguments of batch forms, as strawberry would
         self._plans = LRU(cache_size)
         self._coercers: dict[str, Callable[[Any], Any]] = {}
@@ -518,7 +531,14 @@ class CompiledExecutor:
                     self._complete(run, f, shape, value, item.out, key, item, item, (), pending)
                 below.extend(pending.values())
         for obj_shape, children in below:
-            await self._fields(run, obj_shape.fields, children)
+            tree = obj_shape.tree
+            if tree is not None:
+                done, children = await tree.splice(run.context, children)
+                for item, fragment, cost in done:  # the object's JSON as PostgreSQL built it, as it is
+                    item.container[item.key] = fragment
+                    run.cost += cost
+            if children:
+                await self._fields(run, obj_shape.fields, children)
 
     def _batch_arguments(self, run: _Run, f: _Field) -> dict[str, Any]:
         """The field's arguments as its resolver would get them (strawberry's conversion: enums, inputs)."""

@@ -40,6 +40,7 @@ from backend.api.executor import CompiledExecutor
 from backend.api.limits import actual_cost, analyze, count_aliases
 from backend.api.ratelimit import bucket_key, build_buckets
 from backend.api.schema import ApiSchema
+from backend.api.sqltree import compile_tree
 from backend.core.access import scope_session
 from backend.core.db import Database, set_tenant
 from backend.core.errors import ApiError, QueryTooComplex, Unauthenticated
@@ -90,7 +91,8 @@ class GraphQLEndpoint:
             self.rules.append(NoSchemaIntrospectionCustomRule)
         self._documents = LRU(1024)
         self._validations = LRU(1024)
-        self.executor = (CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry)
+        self.executor = (CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry,
+                                          trees=compile_tree if settings.sql_subtrees else None)
                          if settings.compiled_execution else None)
         self._ide_html = get_graphql_ide_html("graphiql") if settings.graphiql_enabled else None
         self.buckets = build_buckets(size=settings.cost_bucket_size, rate=settings.cost_restore_rate,

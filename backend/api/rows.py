@@ -51,6 +51,17 @@ class RowObject:
     _table: ClassVar[Table | None] = None
     _columns: ClassVar[dict[str, frozenset[str]]] = {}
     _always: ClassVar[frozenset[str]] = frozenset()
+    _sql: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def sql(cls, **forms: Any) -> None:
+        """How fields read in SQL (``backend.api.sqltree``): a selection of only such fields is answered as
+        JSON built by PostgreSQL. Each name must be a field with a compute or a resolver."""
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = forms.keys() - known
+        if unknown:
+            raise TypeError(f"{cls.__name__}.sql: unknown fields {sorted(unknown)}")
+        cls._sql = forms
 
     @classmethod
     def computes(cls, table: Table | None = None, **computes: Compute) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from backend.api.schema import build_schema
+from backend.app import create_app
+from tests.conftest import GraphQLClient
 from tests.modules.inventory.test_stock_api import Stock
+from tests.support.auth import header_authenticator
 
 PERMISSIONS = ("platform.read", "crm.read", "crm.write", "inventory.read", "inventory.write", "inventory.admin",
                "orders.read", "orders.write", "orders.submit", "orders.approve", "orders.fulfill", "orders.admin")
@@ -49,3 +54,45 @@ async def shop(gql, make_tenant) -> Shop:  # type: ignore[no-untyped-def]
 
 
 from tests.modules.inventory.conftest import wide_db  # noqa: E402,F401  (50 connections at once)
+
+# --- the same documents on other execution paths ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def reference_app(settings, registry, db):
+    app = create_app(settings.model_copy(update={"compiled_execution": False}), registry=registry,
+                     schema=build_schema(registry), authenticator=header_authenticator, database=db)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def reference(reference_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reference_app), base_url="http://t") as c:
+        yield GraphQLClient(c)
+
+
+@pytest.fixture(scope="module")
+async def python_path_app(settings, registry, db):
+    """Compiled execution without SQL subtrees: every object built in Python, as loaders load it."""
+    app = create_app(settings.model_copy(update={"sql_subtrees": False}), registry=registry,
+                     schema=build_schema(registry), authenticator=header_authenticator, database=db)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def python_path(python_path_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=python_path_app), base_url="http://t") as c:
+        yield GraphQLClient(c)
+
+
+async def same(gql, reference, query: str, variables: dict | None = None, **who) -> dict:  # type: ignore[no-untyped-def]
+    """The answer of ``gql`` (the served app), checked equal to ``reference``'s: data, errors and actual cost."""
+    compiled = await gql(query, variables, **who)
+    expected = await reference(query, variables, **who)
+    assert compiled.get("data") == expected.get("data")
+    assert compiled.get("errors") == expected.get("errors")
+    cost = compiled.get("extensions", {}).get("cost", {})
+    assert cost.get("actualQueryCost") == expected.get("extensions", {}).get("cost", {}).get("actualQueryCost")
+    return compiled

@@ -8,38 +8,9 @@ and a switched-off module. Data, errors and the actual cost must be identical.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from backend.api.schema import build_schema
-from backend.app import create_app
-from tests.conftest import GraphQLClient
-from tests.modules.orders.conftest import PERMISSIONS, Shop
-from tests.support.auth import header_authenticator
-
-
-@pytest.fixture(scope="module")
-async def reference_app(settings, registry, db):
-    app = create_app(settings.model_copy(update={"compiled_execution": False}), registry=registry,
-                     schema=build_schema(registry), authenticator=header_authenticator, database=db)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def reference(reference_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reference_app), base_url="http://t") as c:
-        yield GraphQLClient(c)
-
-
-async def same(gql, reference, query: str, variables: dict | None = None, **who) -> dict:  # type: ignore[no-untyped-def]
-    compiled = await gql(query, variables, **who)
-    expected = await reference(query, variables, **who)
-    assert compiled.get("data") == expected.get("data")
-    assert compiled.get("errors") == expected.get("errors")
-    cost = compiled.get("extensions", {}).get("cost", {})
-    assert cost.get("actualQueryCost") == expected.get("extensions", {}).get("cost", {}).get("actualQueryCost")
-    return compiled
+from tests.modules.orders.conftest import PERMISSIONS, Shop, same
 
 
 @pytest.fixture
@@ -109,7 +80,9 @@ async def test_errors_permissions_and_modules(shop_with_orders: Shop, gql, refer
     await same(gql, reference, "query($n: Int!) { orders(first: $n) { totalCount } }", {"n": "x"}, **who)
 
 
-async def test_only_the_selected_columns_are_loaded(shop_with_orders: Shop, gql, reference, count_sql):
+async def test_only_the_selected_columns_are_loaded(shop_with_orders: Shop, python_path, reference, count_sql):
+    """On the Python path (SQL subtrees off), loaders select only the columns of the selected fields."""
+    gql = python_path
     who = {"tenant": shop_with_orders.tenant, "permissions": PERMISSIONS}
     query = "{ orders(first: 5) { nodes { number lines { quantity product { sku } } customer { name } } } }"
     count_sql.statements.clear()

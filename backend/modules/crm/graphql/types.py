@@ -9,7 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -20,6 +20,7 @@ from backend.api.loaders import batched, by_key, grouped_loader, load_all
 from backend.api.money import MoneyType
 from backend.api.relay import Connection, Node, keyset_page, page_args
 from backend.api.rows import RowObject
+from backend.api.sqltree import enum, expression, global_id, many, money, text
 from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.crm.models import Activity, Contact, Customer, Opportunity, PipelineStage, TimelineEntry
@@ -177,6 +178,8 @@ ContactType.computes(
     custom_fields=lambda r, k: r.custom_fields or {}, created_at=lambda r, k: r.created_at,
     customer_pk=lambda r, k: r.customer_id,
 )
+ContactType.sql(id=global_id("Contact"), name=text("name"), title=text("title"), email=text("email"),
+                phone=text("phone"), is_primary=text("is_primary"))
 
 
 @strawberry.type(name="Opportunity")
@@ -235,6 +238,8 @@ OpportunityType.computes(
     closed_at=lambda r, k: r.closed_at, created_at=lambda r, k: r.created_at, stage_pk=lambda r, k: r.stage_id,
     owner_pk=lambda r, k: r.owner_id, customer_pk=lambda r, k: r.customer_id, pk=lambda r, k: r.id,
 )
+OpportunityType.sql(id=global_id("Opportunity"), name=text("name"), amount=money("amount", "currency"),
+                    status=enum("status", OpportunityStatus), lost_reason=text("lost_reason"))
 
 
 @strawberry.type(name="Activity")
@@ -375,4 +380,14 @@ CustomerType.computes(
     archived=lambda r, k: r.archived_at is not None, custom_fields=lambda r, k: r.custom_fields or {},
     created_at=lambda r, k: r.created_at, updated_at=lambda r, k: r.updated_at, pk=lambda r, k: r.id,
     owner_pk=lambda r, k: r.owner_id,
+)
+CustomerType.sql(
+    id=global_id("Customer"), kind=enum("kind", CustomerKind), name=text("name"), email=text("email"),
+    phone=text("phone"), website=text("website"), industry=text("industry"),
+    tags=expression(lambda c: func.coalesce(c["tags"], literal_column("'{}'::text[]")), "tags", nullable=False),
+    status=enum("status", CustomerStatus), source=text("source"), external_reference=text("external_ref"),
+    archived=expression(lambda c: c["archived_at"].isnot(None), "archived_at", nullable=False),
+    contacts=many(ContactType, _contacts_stmt, "id"),
+    opportunities=many(OpportunityType, _open_opportunities_stmt, "id",
+                       when=lambda args: args.get("status") is OpportunityStatus.OPEN),
 )

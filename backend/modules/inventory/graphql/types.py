@@ -17,6 +17,7 @@ from backend.api.loaders import by_id_loader, grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Node
 from backend.api.rows import RowObject, Selection
+from backend.api.sqltree import enum, global_id, text
 from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.inventory.catalog import currency_of
@@ -214,6 +215,9 @@ ProductNode.computes(
     custom_fields=lambda r, k: r.custom_fields or {}, created_at=lambda r, k: r.created_at,
     updated_at=lambda r, k: r.updated_at, pk=lambda r, k: r.id, category_pk=lambda r, k: r.category_id,
 )
+ProductNode.sql(id=global_id("Product"), sku=text("sku"), name=text("name"), description=text("description"),
+                type=enum("type", ProductKind), unit=text("unit"), barcode=text("barcode"),
+                tax_category=text("tax_category"), image_url=text("image_url"), active=text("active"))
 
 
 @strawberry.type(name="StockMove", description="One change of on-hand stock. Moves are never edited or deleted.")

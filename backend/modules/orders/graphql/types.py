@@ -20,6 +20,7 @@ from backend.api.loaders import batched, by_key, grouped_loader, rows_by_id
 from backend.api.money import MoneyType
 from backend.api.relay import Node
 from backend.api.rows import RowObject
+from backend.api.sqltree import by_id, enum, global_id, many, money, one, quantity, text
 from backend.core.db import any_of
 from backend.core.ids import to_global_id
 from backend.modules.crm.graphql.customers import customer_loader, load_contacts
@@ -175,6 +176,16 @@ OrderLineType.computes(
     delivered=lambda r, k: show(r.delivered), cancelled=lambda r, k: show(r.cancelled),
     backordered=lambda r, k: show(max(r.quantity - r.cancelled - r.shipped - r.reserved, Decimal(0))),
     product_pk=lambda r, k: r.product_id,
+)
+OrderLineType.sql(
+    id=global_id("OrderLine"), position=text("position"), sku=text("sku"), name=text("name"),
+    quantity=quantity("quantity"), unit_price=money("unit_price", "currency"), tax_rate=quantity("tax_rate"),
+    subtotal=money("line_subtotal", "currency"), discount=money("line_discount", "currency"),
+    tax=money("line_tax", "currency"), total=money("line_total", "currency"), reserved=quantity("reserved"),
+    shipped=quantity("shipped"), delivered=quantity("delivered"), cancelled=quantity("cancelled"),
+    backordered=quantity(lambda c: func.greatest(c["quantity"] - c["cancelled"] - c["shipped"] - c["reserved"], 0),
+                         "quantity", "cancelled", "shipped", "reserved"),
+    product=one(ProductNode, by_id(ProductNode), "product_id"),
 )
 
 
@@ -453,6 +464,16 @@ OrderType.computes(
         "number", "billing_address", "shipping_address", "requested_delivery_date", "notes", "rejection_reason",
         "cancel_reason", "tracking_token", "created_at", "updated_at", "submitted_at", "approved_at", "shipped_at",
         "delivered_at", "completed_at", "cancelled_at")},
+)
+OrderType.sql(
+    id=global_id("Order"), number=text("number"), status=enum("status", OrderStatus),
+    channel=enum("channel", OrderChannel), currency_code=text("currency"),
+    subtotal=money("subtotal", "currency"), discount_total=money("discount_total", "currency"),
+    tax_total=money("tax_total", "currency"), shipping_total=money("shipping_total", "currency"),
+    total=money("total", "currency"), notes=text("notes"), rejection_reason=text("rejection_reason"),
+    cancel_reason=text("cancel_reason"),
+    customer=one(CustomerType, by_id(CustomerType), "customer_id"),
+    lines=many(OrderLineType, _lines_stmt, "id"),
 )
 
 

@@ -1,0 +1,412 @@
+"""Subtrees of a query answered as JSON built by PostgreSQL, spliced into the response.
+
+The compiled executor (``backend.api.executor``) builds a response object by object in Python: for
+a page of 50 orders with their lines that is a few hundred objects and a thousand fields, about 4 µs
+each (docs/performance.md). Where every field a query selects below an object can be said in SQL,
+one statement can build that object's whole JSON instead, nested lists and objects included, and
+the executor splices the text into the response untouched (``orjson.Fragment``). This is how
+PostGraphile answers its queries.
+
+A row type (``backend.api.rows.RowObject``) says how its fields read in SQL next to its computes::
+
+    OrderType.sql(
+        id=global_id("Order"), number=text("number"), status=enum("status", OrderStatus),
+        total=money("total", "currency"),
+        customer=one(CustomerType, by_id(CustomerType), "customer_id"),
+        lines=many(OrderLineType, _lines_stmt, "id"),
+    )
+
+``one`` and ``many`` reuse the statements the fields' loaders run (``stmt_for(tenant, keys)``), with
+the parent's key in place of the batch's keys, so a relation reads the same rows in the same order
+as its loader does. A selection is answered in SQL only when all of it can be: every field has a
+form, none has a field extension or permission (module gates stay with their resolvers), arguments
+match what a relation was declared for, and a non-null field can never be null in SQL. Anything else
+(an unknown field, a timestamp, a resolver that checks something) leaves the whole subtree to the
+Python path, so a form is an optimisation, never a second meaning: ``tests/api/test_sqltree.py``
+compares every declared form with its Python compute, over values chosen to reach their corners.
+
+The statement runs in the request's transaction on its session (``backend.core.fetch``), so
+row-level security, the tenant and the CRM's record visibility apply to every table it reads. It
+also returns each object's cost (the objects below it, as ``backend.api.limits`` counts them), so
+the actual cost of a query is the same on both paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+import orjson
+from sqlalchemy import Boolean, Integer, String, Text, and_, case, cast, func, literal_column, null, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
+
+from backend.api.executor import _TYPENAME, _Leaf, _List, _Object
+from backend.api.rows import RowObject
+from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
+from backend.core.fetch import Prepared, fetch
+from backend.core.money import MINOR_UNITS
+
+__all__ = ["by_id", "compile_tree", "enum", "expression", "global_id", "many", "money", "one", "quantity", "text"]
+
+Columns = dict[str, Any]  # a level's columns by name (aliased)
+StmtFor = Callable[[Any, Any], Any]  # (tenant, keys) -> Select, as the loaders' statements
+_MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+
+
+# --- leaf forms -------------------------------------------------------------------------------------------
+
+
+class _Form:
+    """How one field of a row type reads in SQL: ``value(columns, field)`` answers ``(json value, cost,
+    can it be null)`` or None when this selection cannot be said in SQL (the Python path answers it)."""
+
+    def value(self, tree: _Compiler, cols: Columns, f: Any) -> tuple[Any, Any, bool] | None:
+        raise NotImplementedError
+
+
+class _Scalar(_Form):
+    def __init__(self, build: Callable[[Columns], Any], needs: tuple[str, ...], nullable: bool | None) -> None:
+        self.build = build
+        self.needs = needs
+        self.nullable = nullable  # None: as nullable as the columns it reads
+
+    def value(self, tree: _Compiler, cols: Columns, f: Any) -> tuple[Any, Any, bool] | None:
+        shape = f.shape
+        if type(shape) is _List and type(shape.of) is _Leaf and shape.of.nonnull:  # built as a JSON array
+            shape = shape.of
+        if type(shape) is not _Leaf or any(n not in cols for n in self.needs):
+            return None
+        nullable = self.nullable if self.nullable is not None else any(
+            getattr(cols[n], "nullable", True) for n in self.needs)
+        return self.build(cols), None, nullable
+
+
+def text(column: str) -> _Form:
+    """A string, integer or boolean column as it is."""
+
+    def build(cols: Columns) -> Any:
+        col = cols[column]
+        if not isinstance(col.type, String | Integer | Boolean):
+            raise TypeError(f"text({column!r}) is for strings, integers and booleans, not {col.type}")
+        return col
+
+    return _Scalar(build, (column,), None)
+
+
+def quantity(column: str | Callable[[Columns], Any], *needs: str) -> _Form:
+    """A Decimal shown without trailing zeros (``backend.modules.inventory.units.show``): a column, or an
+    expression of the level's columns (``needs`` names them)."""
+    if isinstance(column, str):
+        name = column
+        return _Scalar(lambda cols: func.trim_scale(cols[name]).cast(Text), (name,), None)
+    return _Scalar(lambda cols: func.trim_scale(column(cols)).cast(Text), needs, None)
+
+
+def enum(column: str, enum_type: type[Enum]) -> _Form:
+    """A strawberry enum stored as its value: the GraphQL name of each value (an unknown value is left to
+    Python, which fails on it as it always did: the CASE has no ELSE)."""
+    whens = {member.value: member.name for member in enum_type}
+
+    def build(cols: Columns) -> Any:
+        return case({_lit(value): _lit(name) for value, name in whens.items()}, value=cols[column])
+
+    return _Scalar(build, (column,), None)
+
+
+def global_id(type_name: str) -> _Form:
+    """The node's global ID: base64url("<type>:<uuid hex>") without padding (``backend.core.ids``)."""
+    prefix = _lit(f"{type_name}:")
+
+    def build(cols: Columns) -> Any:
+        raw = func.convert_to(prefix.op("||")(func.replace(cols["id"].cast(Text), _lit("-"), _lit(""))), _lit("UTF8"))
+        return func.rtrim(func.translate(func.encode(raw, _lit("base64")), _lit("+/\n"), _lit("-_")), _lit("="))
+
+    return _Scalar(build, ("id",), False)
+
+
+def expression(build: Callable[[Columns], Any], *needs: str, nullable: bool) -> _Form:
+    """Any SQL expression of the level's columns whose JSON is the field's value (``archived``: a
+    timestamp is not null)."""
+    return _Scalar(build, needs, nullable)
+
+
+class _Money(_Form):
+    def __init__(self, amount: str, currency: str) -> None:
+        self.amount = amount
+        self.currency = currency
+
+    def value(self, tree: _Compiler, cols: Columns, f: Any) -> tuple[Any, Any, bool] | None:
+        shape = f.shape
+        if type(shape) is not _Object or self.amount not in cols or self.currency not in cols:
+            return None
+        amount, currency = cols[self.amount], cols[self.currency]
+        pairs: list[Any] = []
+        for sub in shape.fields:
+            if sub.kind == _TYPENAME:
+                value = _string(shape.type.name)
+            elif sub.name == "amount":
+                value = money_text(amount, tree.places(currency))
+            elif sub.name == "currencyCode":
+                value = currency
+            else:
+                return None
+            pairs += [literal_column(_quoted(sub.key)), value]
+        built = func.json_build_object(*pairs)
+        if getattr(amount, "nullable", True):
+            return (case((amount.is_(None), null()), else_=built),
+                    case((amount.is_(None), _n(0)), else_=_n(shape.weight)), True)
+        return built, _n(shape.weight), False
+
+
+def money(amount: str, currency: str) -> _Form:
+    """A ``Money`` object of an amount column in a currency column (``MoneyType.of``)."""
+    return _Money(amount, currency)
+
+
+def money_text(amount: Any, places: Any) -> Any:
+    """``round_money`` as text, with ``places`` the currency's minor unit: half to even, and a negative
+    amount that rounds to zero shown as ``-0.00`` (as Python's Decimal shows it)."""
+    unit = func.power(literal_column("10::numeric"), -places)
+    away = func.round(amount, places)  # PostgreSQL rounds half away from zero
+    tie = func.abs(amount - func.trunc(amount, places)) * _n(2) == unit
+    even = case((and_(tie, func.mod(away / unit, _n(2)) != _n(0)), away - func.sign(amount) * unit), else_=away)
+    negative_zero = and_(amount < _n(0), amount * _n(2) >= -unit)  # rounds to 0, keeps its sign
+    return case((negative_zero, _lit("-").op("||")(func.round(literal_column("0::numeric"), places).cast(Text))),
+                else_=func.round(even, places).cast(Text))
+
+
+def minor_units(currency: Any) -> Any:
+    """The currency's minor unit (``backend.core.money.minor_units``) as a SQL expression."""
+    return case({_lit(code): _n(n) for code, n in MINOR_UNITS.items() if n != 2}, value=currency, else_=_n(2))
+
+
+# --- relations ------------------------------------------------------------------------------------------------
+
+
+class _Relation(_Form):
+    def __init__(self, child: type[RowObject], stmt_for: StmtFor, key: str, many: bool,
+                 when: Callable[[dict[str, Any]], bool] | None) -> None:
+        self.child = child
+        self.stmt_for = stmt_for
+        self.key = key
+        self.many = many
+        self.when = when
+
+    def value(self, tree: _Compiler, cols: Columns, f: Any) -> tuple[Any, Any, bool] | None:
+        if f.definition.args and (not f.args_fixed or self.when is None or not self.when(f.args)):
+            return None
+        if self.key not in cols:
+            return None
+        shape = f.shape
+        if self.many:
+            if type(shape) is not _List or type(shape.of) is not _Object or not shape.of.nonnull:
+                return None
+            shape = shape.of
+        elif type(shape) is not _Object or shape.nonnull:  # a row RLS hides would be an error in Python
+            return None
+        if _origin(shape) is not self.child:
+            return None
+        tree.relations += 1
+        stmt = tree.relation(self.stmt_for, cols[self.key])
+        level = tree.level(stmt, self.child, shape)
+        if level is None:
+            return None
+        stmt, built, cost = level
+        if self.many:
+            ordered = list(stmt._order_by_clauses)
+            rows = stmt.with_only_columns(
+                built.label("j"), (cost + _n(shape.weight)).label("c"),
+                func.row_number().over(order_by=ordered).label("n"), maintain_column_froms=True,
+            ).order_by(None).subquery(tree.name())
+            agg = select(func.json_agg(aggregate_order_by(rows.c.j, rows.c.n)).label("j"),
+                         func.sum(rows.c.c).label("c")).select_from(rows).lateral(tree.name())
+            tree.laterals.append(agg)
+            return func.coalesce(agg.c.j, literal_column("'[]'::json")), func.coalesce(agg.c.c, _n(0)), False
+        lateral = stmt.with_only_columns(built.label("j"), (cost + _n(shape.weight)).label("c"),
+                                         maintain_column_froms=True).lateral(tree.name())
+        tree.laterals.append(lateral)
+        return lateral.c.j, func.coalesce(lateral.c.c, _n(0)), True
+
+
+def one(child: type[RowObject], stmt_for: StmtFor, key: str) -> _Form:
+    """A nullable object field: ``stmt_for(tenant, keys)`` with the parent's column ``key`` as the one key
+    (the statement of the field's by-id loader, e.g. ``by_id(CustomerType)``)."""
+    return _Relation(child, stmt_for, key, False, None)
+
+
+def many(child: type[RowObject], stmt_for: StmtFor, key: str,
+         when: Callable[[dict[str, Any]], bool] | None = None) -> _Form:
+    """A list field: the rows of its loader's ``stmt_for(tenant, keys)`` for the parent's column ``key``, in
+    the statement's order. With ``when``, only for field arguments it accepts (the field's others stay in
+    Python)."""
+    return _Relation(child, stmt_for, key, True, when)
+
+
+def by_id(row_type: type[RowObject]) -> StmtFor:
+    """The statement of a by-id loader of ``row_type``'s table (``backend.api.loaders.rows_by_id``)."""
+    table = row_type._table
+    assert table is not None, f"{row_type.__name__}.computes was given no table"
+    found = _BY_ID.get(table)
+    if found is None:
+        def found(tenant: Any, keys: Any) -> Any:
+            return select(table).where(table.c.tenant_id == tenant, any_of(table.c.id, keys))
+        _BY_ID[table] = found
+    return found
+
+
+_BY_ID: dict[Any, StmtFor] = {}
+
+
+# --- compiling a selection ---------------------------------------------------------------------------------
+
+
+def _origin(shape: Any) -> Any:
+    return getattr(shape.type.extensions.get("strawberry-definition"), "origin", None)
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _lit(value: str) -> Any:
+    """A string constant written into the statement (a template binds only tenant and keys)."""
+    return literal_column(_quoted(value))
+
+
+def _n(value: int) -> Any:
+    return literal_column(str(int(value)))
+
+
+def _string(value: str) -> Any:
+    return cast(_lit(value), Text)
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.count = 0
+        self.relations = 0
+        self.laterals: list[Any] = []
+        self.minor_units: dict[Any, Any] = {}
+
+    def places(self, currency: Any) -> Any:
+        """The minor unit of a currency column of the level, worked out once per row."""
+        found = self.minor_units.get(currency)
+        if found is None:
+            lateral = select(minor_units(currency).label("p")).correlate_except(None).lateral(self.name())
+            self.laterals.append(lateral)
+            found = self.minor_units[currency] = lateral.c.p
+        return found
+
+    def name(self) -> str:
+        self.count += 1
+        return f"j{self.count}"
+
+    def aliased(self, stmt: Any) -> Any:
+        """``stmt`` with every table it reads under a name of its own, so nested levels never capture
+        each other's tables (an order's lines join the order table too)."""
+        own = []
+        for table in find_tables(stmt):
+            alias = table.alias(self.name())
+            stmt = ClauseAdapter(alias).traverse(stmt)
+            own.append(alias)
+        # Any other table is the parent's, however deep the statement ends up nested.
+        return stmt.correlate_except(*own)
+
+    def relation(self, stmt_for: StmtFor, parent_key: Any) -> Any:
+        stmt = self.aliased(stmt_for(BATCH_TENANT, BATCH_KEYS))
+
+        def parent(element: Any) -> Any:
+            if isinstance(element, BindParameter) and element.key == "batch_keys":
+                return array([parent_key])
+            return None
+
+        return visitors.replacement_traverse(stmt, {}, parent)
+
+    def level(self, stmt: Any, row_type: type[RowObject], shape: Any) -> tuple[Any, Any, Any] | None:
+        """``stmt`` joined to the laterals of its relations, the JSON of its row and the cost below it."""
+        forms: dict[str, _Form] = getattr(row_type, "_sql", {})
+        fields = shape.fields
+        if not forms or len(fields) > _MAX_KEYS:
+            return None
+        cols = {c.key: c for c in stmt.selected_columns}
+        outer, self.laterals = (self.laterals, self.minor_units), []
+        self.minor_units = {}
+        pairs: list[Any] = []
+        costs: list[Any] = []
+        for f in fields:
+            if f.kind == _TYPENAME:
+                pairs += [literal_column(_quoted(f.key)), _string(shape.type.name)]
+                continue
+            sf = f.strawberry_field
+            form = forms.get(sf.python_name) if sf is not None else None
+            if form is None or sf.extensions or getattr(sf, "permission_classes", None):
+                return None
+            found = form.value(self, cols, f)
+            if found is None:
+                return None
+            value, cost, nullable = found
+            if nullable and f.shape.nonnull:
+                return None
+            pairs += [literal_column(_quoted(f.key)), value]
+            if cost is not None:
+                costs.append(cost)
+        laterals = self.laterals
+        self.laterals, self.minor_units = outer
+        for lateral in laterals:
+            stmt = stmt.outerjoin(lateral, true())
+        cost = sum(costs[1:], costs[0]) if costs else _n(0)
+        return stmt, func.json_build_object(*pairs), cost
+
+
+class Tree:
+    """One object position of a plan, answered as JSON: its statement, by the objects' ids."""
+
+    __slots__ = ("prepared",)
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    async def splice(self, context: Any, items: list[Any]) -> tuple[list[tuple[Any, Any, int]], list[Any]]:
+        """``([(item, fragment, cost)], items left to Python)``: the objects with a row, answered in one
+        statement; any other (built without a row, or gone since its parent was read) stays in Python."""
+        keyed: dict[Any, list[Any]] = {}
+        rest: list[Any] = []
+        for item in items:
+            row = item.obj.__dict__.get("_row") if isinstance(item.obj, RowObject) else None
+            if row is None:
+                rest.append(item)
+            else:
+                keyed.setdefault(row.id, []).append(item)
+        done: list[tuple[Any, Any, int]] = []
+        if keyed:
+            rows = await fetch(context.require_tenant_session(), self.prepared,
+                               {"batch_tenant": context.principal.tenant_id, "batch_keys": list(keyed)})
+            for row in rows:
+                fragment = orjson.Fragment(row.j)
+                for item in keyed.pop(row.id, ()):
+                    done.append((item, fragment, row.c))
+            for left in keyed.values():
+                rest.extend(left)
+        return done, rest
+
+
+def compile_tree(shape: Any) -> Tree | None:
+    """The statement answering ``shape`` (an object position) in SQL, or None when part of it cannot be."""
+    row_type = _origin(shape)
+    if not (isinstance(row_type, type) and issubclass(row_type, RowObject)) or not getattr(row_type, "_sql", None):
+        return None
+    tree = _Compiler()
+    stmt = tree.aliased(by_id(row_type)(BATCH_TENANT, BATCH_KEYS))
+    level = tree.level(stmt, row_type, shape)
+    if level is None:
+        return None
+    if tree.relations == 0:  # the objects are in hand: Python computes their leaves for less than a statement
+        return None
+    stmt, built, cost = level
+    id_column = {c.key: c for c in stmt.selected_columns}["id"]
+    return Tree(Prepared(stmt.with_only_columns(id_column.label("id"), cast(built, Text).label("j"),
+                                                cast(cost, Integer).label("c"), maintain_column_froms=True)))

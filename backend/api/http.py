@@ -294,7 +294,10 @@ class GraphQLEndpoint:
 
         actual = getattr(result, "cost", None)
         if actual is None or result.errors:  # the executor counts what it built; errors may have nulled some
-            actual = actual_cost(self.schema.graphql, document, operation, result.data,
+            data = result.data
+            if result.errors and data is not None:  # subtrees PostgreSQL answered are JSON text (orjson.Fragment)
+                data = orjson.loads(orjson.dumps(data))
+            actual = actual_cost(self.schema.graphql, document, operation, data,
                                  default_list_size=self.settings.default_list_size)
         extensions["cost"]["actualQueryCost"] = actual
         if key is not None and actual < analysis.cost:

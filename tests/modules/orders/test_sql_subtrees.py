@@ -147,6 +147,16 @@ async def test_a_selection_sql_cannot_say_stays_in_python(corners: Shop, gql, re
     assert len(answered) == 1 and "FROM ord_order_line AS j1 " in answered[0]  # only the lines: all SQL can say
 
 
+async def test_errors_beside_a_subtree_and_the_cost_of_what_was_answered(corners: Shop, gql, reference, count_sql):
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    customer = (await gql("{ customers(first: 1) { nodes { id } } }", **who))["data"]["customers"]["nodes"][0]["id"]
+    count_sql.statements.clear()
+    body = await same(gql, reference, """query($id: ID!) { orders(first: 10) { nodes { number lines { sku product { sku } } } }
+        bad: node(id: $id) { ... on Customer { timeline(first: 999) { totalCount } } } }""", {"id": customer}, **who)
+    assert body["errors"][0]["path"] == ["bad", "timeline"] and len(body["data"]["orders"]["nodes"]) == 4
+    assert any("json_build_object" in s for s in count_sql.statements)
+
+
 async def test_the_statement_reads_only_its_tenants_rows(corners: Shop, gql, db, registry, make_tenant):
     who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
     page = await gql("{ orders(first: 10) { nodes { id } } }", **who)

@@ -56,6 +56,7 @@ log = structlog.get_logger("jishi.graphql")
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _CACHEABLE_QUERY_CHARS = 20_000
+_CACHEABLE_VARIABLES_BYTES = 2_000
 
 
 class BadRequest(Exception):
@@ -91,6 +92,7 @@ class GraphQLEndpoint:
             self.rules.append(NoSchemaIntrospectionCustomRule)
         self._documents = LRU(1024)
         self._validations = LRU(1024)
+        self._analyses = LRU(1024)
         self.executor = (CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry,
                                           trees=compile_tree if settings.sql_subtrees else None)
                          if settings.compiled_execution else None)
@@ -186,6 +188,21 @@ class GraphQLEndpoint:
                 self._validations.put(query, errors)
         return errors
 
+    def _analyze(self, params: _Params, document: DocumentNode, operation: OperationDefinitionNode) -> Any:
+        """Depth and cost of the operation, cached per query, operation and variables (page sizes are variables)."""
+        key = None
+        if len(params.query) <= _CACHEABLE_QUERY_CHARS:
+            variables = orjson.dumps(params.variables, option=orjson.OPT_SORT_KEYS) if params.variables else b""
+            if len(variables) <= _CACHEABLE_VARIABLES_BYTES:
+                key = (params.query, params.operation_name, variables)
+        found = self._analyses.get(key) if key is not None else None
+        if found is None:
+            found = analyze(self.schema.graphql, document, operation, params.variables,
+                            default_list_size=self.settings.default_list_size)
+            if key is not None:
+                self._analyses.put(key, found)
+        return found
+
     def _request_error(self, errors: list[dict[str, Any]], media: str, status: int = 400) -> Response:
         return self._response({"errors": errors}, status if media == GRAPHQL_RESPONSE else 200, media)
 
@@ -235,8 +252,7 @@ class GraphQLEndpoint:
         if is_get and operation.operation is not OperationType.QUERY:
             raise BadRequest("GET serves queries only; POST mutations.", 405, {"Allow": "POST"})
 
-        analysis = analyze(self.schema.graphql, document, operation, params.variables,
-                           default_list_size=self.settings.default_list_size)
+        analysis = self._analyze(params, document, operation)
         if analysis.depth > self.settings.max_query_depth:
             return self._too_complex(f"The query is {analysis.depth} levels deep; the limit is "
                                      f"{self.settings.max_query_depth}.", media), "too_complex"

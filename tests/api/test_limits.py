@@ -75,6 +75,10 @@ async def test_cost_limit_counts_page_sizes_and_reports_cost(strict, count_sql, 
     # Variables count too.
     err = await refused(strict, count_sql, a, "query($n: Int) { notes(first: $n) { nodes { title } } }", {"n": 200})
     assert err["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    # The same document with other variables is costed again (analyses are cached per variables).
+    for n, cost in ((5, 7), (10, 12), (5, 7)):
+        body = await strict("query($n: Int) { notes(first: $n) { nodes { title } } }", {"n": n}, tenant=a)
+        assert body["extensions"]["cost"]["requestedQueryCost"] == cost
 
 
 async def test_default_limits_accept_a_realistic_page(gql, make_tenant):

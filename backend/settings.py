@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     app_db_password: SecretStr = SecretStr("jishi_app")
     # Full URL for the runtime role; derived from database_url and app_db_* when unset.
     app_database_url: str | None = None
-    db_pool_size: int = 10
+    db_pool_size: int = 20  # at least the concurrent requests a worker serves: overflow connections churn
     db_max_overflow: int = 10
     # Set to 0 behind PgBouncer in transaction mode (asyncpg's prepared statement cache).
     db_statement_cache_size: int = 100

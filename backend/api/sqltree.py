@@ -189,17 +189,18 @@ def minor_units(currency: Any) -> Any:
 
 class _Relation(_Form):
     def __init__(self, child: type[RowObject], stmt_for: StmtFor, key: str, many: bool,
-                 when: Callable[[dict[str, Any]], bool] | None) -> None:
+                 when: Callable[[dict[str, Any]], bool] | None, inherit: dict[str, str] | None) -> None:
         self.child = child
         self.stmt_for = stmt_for
         self.key = key
         self.many = many
         self.when = when
+        self.inherit = inherit or {}
 
     def value(self, tree: _Compiler, cols: Columns, f: Any) -> tuple[Any, Any, bool] | None:
         if f.definition.args and (not f.args_fixed or self.when is None or not self.when(f.args)):
             return None
-        if self.key not in cols:
+        if self.key not in cols or any(name not in cols for name in self.inherit.values()):
             return None
         shape = f.shape
         if self.many:
@@ -212,18 +213,15 @@ class _Relation(_Form):
             return None
         tree.relations += 1
         stmt = tree.relation(self.stmt_for, cols[self.key])
-        level = tree.level(stmt, self.child, shape)
+        level = tree.level(stmt, self.child, shape, {own: cols[parent] for own, parent in self.inherit.items()})
         if level is None:
             return None
         stmt, built, cost = level
-        if self.many:
+        if self.many:  # aggregated in the loader's order, on the statement itself
             ordered = list(stmt._order_by_clauses)
-            rows = stmt.with_only_columns(
-                built.label("j"), (cost + _n(shape.weight)).label("c"),
-                func.row_number().over(order_by=ordered).label("n"), maintain_column_froms=True,
-            ).order_by(None).subquery(tree.name())
-            agg = select(func.json_agg(aggregate_order_by(rows.c.j, rows.c.n)).label("j"),
-                         func.sum(rows.c.c).label("c")).select_from(rows).lateral(tree.name())
+            rows = func.json_agg(aggregate_order_by(built, *ordered) if ordered else built)
+            agg = stmt.with_only_columns(rows.label("j"), func.sum(cost + _n(shape.weight)).label("c"),
+                                         maintain_column_froms=True).order_by(None).lateral(tree.name())
             tree.laterals.append(agg)
             return func.coalesce(agg.c.j, literal_column("'[]'::json")), func.coalesce(agg.c.c, _n(0)), False
         lateral = stmt.with_only_columns(built.label("j"), (cost + _n(shape.weight)).label("c"),
@@ -235,15 +233,16 @@ class _Relation(_Form):
 def one(child: type[RowObject], stmt_for: StmtFor, key: str) -> _Form:
     """A nullable object field: ``stmt_for(tenant, keys)`` with the parent's column ``key`` as the one key
     (the statement of the field's by-id loader, e.g. ``by_id(CustomerType)``)."""
-    return _Relation(child, stmt_for, key, False, None)
+    return _Relation(child, stmt_for, key, False, None, None)
 
 
-def many(child: type[RowObject], stmt_for: StmtFor, key: str,
-         when: Callable[[dict[str, Any]], bool] | None = None) -> _Form:
+def many(child: type[RowObject], stmt_for: StmtFor, key: str, *,
+         when: Callable[[dict[str, Any]], bool] | None = None, inherit: dict[str, str] | None = None) -> _Form:
     """A list field: the rows of its loader's ``stmt_for(tenant, keys)`` for the parent's column ``key``, in
     the statement's order. With ``when``, only for field arguments it accepts (the field's others stay in
-    Python)."""
-    return _Relation(child, stmt_for, key, True, when)
+    Python). ``inherit`` gives the children columns of the parent (``{"currency": "currency"}``: an order's
+    lines are in its currency), so the statement need not join the parent's table again for them."""
+    return _Relation(child, stmt_for, key, True, when, inherit)
 
 
 def by_id(row_type: type[RowObject]) -> StmtFor:
@@ -326,13 +325,15 @@ class _Compiler:
 
         return visitors.replacement_traverse(stmt, {}, parent)
 
-    def level(self, stmt: Any, row_type: type[RowObject], shape: Any) -> tuple[Any, Any, Any] | None:
+    def level(self, stmt: Any, row_type: type[RowObject], shape: Any,
+              inherited: Columns | None = None) -> tuple[Any, Any, Any] | None:
         """``stmt`` joined to the laterals of its relations, the JSON of its row and the cost below it."""
         forms: dict[str, _Form] = getattr(row_type, "_sql", {})
         fields = shape.fields
         if not forms or len(fields) > _MAX_KEYS:
             return None
         cols = {c.key: c for c in stmt.selected_columns}
+        cols.update(inherited or {})
         outer, self.laterals = (self.laterals, self.minor_units), []
         self.minor_units = {}
         pairs: list[Any] = []

@@ -84,6 +84,12 @@ def _lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no
             .where(_line.c.tenant_id == tenant_id, any_of(_line.c.order_id, keys)).order_by(_line.c.position))
 
 
+def _own_lines_stmt(tenant_id: uuid.UUID, keys: list[uuid.UUID]):  # type: ignore[no-untyped-def]
+    """``_lines_stmt`` without the order's currency (SQL subtrees take it from the order they are under)."""
+    return (select(_line).where(_line.c.tenant_id == tenant_id, any_of(_line.c.order_id, keys))
+            .order_by(_line.c.position))
+
+
 def _order_lines_loader(ctx: RequestContext):  # type: ignore[no-untyped-def]
     return grouped_loader(ctx, "order_id", _lines_stmt, _line_of_row, row_type=OrderLineType)
 
@@ -473,7 +479,8 @@ OrderType.sql(
     total=money("total", "currency"), notes=text("notes"), rejection_reason=text("rejection_reason"),
     cancel_reason=text("cancel_reason"),
     customer=one(CustomerType, by_id(CustomerType), "customer_id"),
-    lines=many(OrderLineType, _lines_stmt, "id"),
+    # The lines' loader joins the order for its currency; here the order is the parent already.
+    lines=many(OrderLineType, _own_lines_stmt, "id", inherit={"currency": "currency"}),
 )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.sql import ColumnElement
 from strawberry.types import Info
 
 from backend.core.errors import BadUserInput
-from backend.core.fetch import fetch_statement
+from backend.core.fetch import Record, fetch_statement
 from backend.core.ids import from_global_id
 
 if TYPE_CHECKING:
@@ -254,9 +254,10 @@ async def keyset_page(
     if args.backward:
         rows.reverse()
     key_names = [k.key for k in keys]  # type: ignore[attr-defined]
-    edges = [
-        Edge(node=to_node(row), key=[getattr(row, name) for name in key_names]) for row in rows
-    ]
+    if rows and type(rows[0]) is Record:  # raw rows: by name in C
+        edges = [Edge(node=to_node(row), key=[row[name] for name in key_names]) for row in rows]
+    else:
+        edges = [Edge(node=to_node(row), key=[getattr(row, name) for name in key_names]) for row in rows]
     info = PageInfo(
         has_next_page=more if not args.backward else args.before is not None,
         has_previous_page=more if args.backward else args.after is not None,

@@ -47,7 +47,7 @@ from sqlalchemy.sql.util import ClauseAdapter, find_tables
 from backend.api.executor import _TYPENAME, _Leaf, _List, _Object
 from backend.api.rows import RowObject
 from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
-from backend.core.fetch import Prepared, fetch
+from backend.core.fetch import Prepared, Record, fetch
 from backend.core.money import MINOR_UNITS
 
 __all__ = ["by_id", "compile_tree", "enum", "expression", "global_id", "many", "money", "one", "quantity", "text"]
@@ -377,19 +377,26 @@ class Tree:
         keyed: dict[Any, list[Any]] = {}
         rest: list[Any] = []
         for item in items:
-            row = item.obj.__dict__.get("_row") if isinstance(item.obj, RowObject) else None
+            state = getattr(item.obj, "__dict__", None)
+            row = state.get("_row") if state is not None and isinstance(item.obj, RowObject) else None
             if row is None:
                 rest.append(item)
             else:
-                keyed.setdefault(row.id, []).append(item)
+                key = row["id"] if type(row) is Record else row.id  # a raw row by name in C; any other by attribute
+                found = keyed.get(key)
+                if found is None:
+                    keyed[key] = [item]
+                else:
+                    found.append(item)
         done: list[tuple[Any, Any, int]] = []
         if keyed:
             rows = await fetch(context.require_tenant_session(), self.prepared,
                                {"batch_tenant": context.principal.tenant_id, "batch_keys": list(keyed)})
-            for row in rows:
-                fragment = orjson.Fragment(row.j)
-                for item in keyed.pop(row.id, ()):
-                    done.append((item, fragment, row.c))
+            pop = keyed.pop
+            for key, text, cost in rows:  # the statement's columns: id, j, c
+                fragment = orjson.Fragment(text)
+                for item in pop(key, ()):
+                    done.append((item, fragment, cost))
             for left in keyed.values():
                 rest.extend(left)
         return done, rest

@@ -5,30 +5,24 @@ The schema has no recursive types yet, so these tests run an app with tight limi
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from backend.api.schema import build_schema
-from backend.app import create_app
 from backend.settings import Settings
-from tests.conftest import GraphQLClient
-from tests.support.auth import header_authenticator
+from tests.support.apps import client_of, served
 
 
 @pytest.fixture(scope="module")
 async def strict_app(registry, db):
     settings = Settings(env="test", log_level="WARNING", max_query_depth=4, max_query_cost=120,
                         max_query_aliases=3, max_query_tokens=60)
-    app = create_app(settings, registry=registry, schema=build_schema(registry),
-                     authenticator=header_authenticator, database=db)
-    async with app.router.lifespan_context(app):
+    async with served(settings, registry, db) as app:
         yield app
 
 
 @pytest.fixture
 async def strict(strict_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=strict_app), base_url="http://t") as c:
-        yield GraphQLClient(c)
+    async with client_of(strict_app) as client:
+        yield client
 
 
 async def refused(gql, count_sql, tenant, query, variables=None) -> dict:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from backend.api.schema import build_schema
-from backend.app import create_app
-from tests.conftest import GraphQLClient
 from tests.modules.inventory.test_stock_api import Stock
-from tests.support.auth import header_authenticator
+from tests.support.apps import client_of, served
 
 PERMISSIONS = ("platform.read", "crm.read", "crm.write", "inventory.read", "inventory.write", "inventory.admin",
                "orders.read", "orders.write", "orders.submit", "orders.approve", "orders.fulfill", "orders.admin")
@@ -60,31 +56,27 @@ from tests.modules.inventory.conftest import wide_db  # noqa: E402,F401  (50 con
 
 @pytest.fixture(scope="module")
 async def reference_app(settings, registry, db):
-    app = create_app(settings.model_copy(update={"compiled_execution": False}), registry=registry,
-                     schema=build_schema(registry), authenticator=header_authenticator, database=db)
-    async with app.router.lifespan_context(app):
+    async with served(settings.model_copy(update={"compiled_execution": False}), registry, db) as app:
         yield app
 
 
 @pytest.fixture
 async def reference(reference_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reference_app), base_url="http://t") as c:
-        yield GraphQLClient(c)
+    async with client_of(reference_app) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 async def python_path_app(settings, registry, db):
     """Compiled execution without SQL subtrees: every object built in Python, as loaders load it."""
-    app = create_app(settings.model_copy(update={"sql_subtrees": False}), registry=registry,
-                     schema=build_schema(registry), authenticator=header_authenticator, database=db)
-    async with app.router.lifespan_context(app):
+    async with served(settings.model_copy(update={"sql_subtrees": False}), registry, db) as app:
         yield app
 
 
 @pytest.fixture
 async def python_path(python_path_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=python_path_app), base_url="http://t") as c:
-        yield GraphQLClient(c)
+    async with client_of(python_path_app) as client:
+        yield client
 
 
 async def same(gql, reference, query: str, variables: dict | None = None, **who) -> dict:  # type: ignore[no-untyped-def]

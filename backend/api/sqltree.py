@@ -175,7 +175,8 @@ def money_text(amount: Any, places: Any) -> Any:
     tie = func.abs(amount - func.trunc(amount, places)) * _n(2) == unit
     even = case((and_(tie, func.mod(away / unit, _n(2)) != _n(0)), away - func.sign(amount) * unit), else_=away)
     negative_zero = and_(amount < _n(0), amount * _n(2) >= -unit)  # rounds to 0, keeps its sign
-    return case((negative_zero, _lit("-").op("||")(func.round(literal_column("0::numeric"), places).cast(Text))),
+    return case((amount == away, away.cast(Text)),  # already in the minor unit (the usual case): no rounding
+                (negative_zero, _lit("-").op("||")(func.round(literal_column("0::numeric"), places).cast(Text))),
                 else_=func.round(even, places).cast(Text))
 
 

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 import strawberry
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from strawberry.types import Info
 
 from backend.core.errors import BadUserInput
-from backend.core.fetch import Record, fetch_statement
+from backend.core.fetch import Prepared, Record, fetch, fetch_statement
 from backend.core.ids import from_global_id
+from backend.core.lru import LRU
 
 if TYPE_CHECKING:
     from backend.api.context import RequestContext
@@ -228,27 +229,42 @@ async def keyset_page(
     to_node: Callable[[Any], NodeT],
     sort_col: ColumnElement[Any] | None = None,
     descending: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> Connection[NodeT]:
     """One page of ``stmt`` (a Core select, already filtered by tenant) ordered by (sort_col, id).
 
     The statement must select the sort column and the id under their own names. Runs one query
     (two when ``totalCount`` is selected), whatever the page's position.
+
+    With ``params``, ``stmt`` is a template the caller keeps (built once, e.g. with ``BATCH_TENANT`` for
+    its tenant) and ``params`` its values: the page's statement is then built and compiled once per
+    template and page shape, and the cursor and size are bound per request.
     """
     keys = [sort_col, id_col] if sort_col is not None else [id_col]
-    key = tuple_(*keys) if len(keys) > 1 else keys[0]
-
-    def bound(cursor: str) -> Any:
-        values = decode_cursor(cursor, len(keys))
-        return tuple_(*values) if len(values) > 1 else values[0]
-
-    page = stmt
-    if args.after is not None:
-        page = page.where(key < bound(args.after) if descending else key > bound(args.after))
-    if args.before is not None:
-        page = page.where(key > bound(args.before) if descending else key < bound(args.before))
     reverse = args.backward != descending
-    page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(args.size + 1)
-    rows = await fetch_statement(session, page) if args.size > 0 else []
+    if params is not None:
+        prepared, count_prepared = _page_template(stmt, tuple(keys), args.after is not None,
+                                                  args.before is not None, reverse, descending)
+        values = dict(params)
+        for name, cursor in (("after", args.after), ("before", args.before)):
+            if cursor is not None:
+                values.update({f"page_{name}_{i}": v for i, v in enumerate(decode_cursor(cursor, len(keys)))})
+        values["page_limit"] = args.size + 1
+        rows = await fetch(session, prepared, values) if args.size > 0 else []
+    else:
+        key = tuple_(*keys) if len(keys) > 1 else keys[0]
+
+        def bound(cursor: str) -> Any:
+            values = decode_cursor(cursor, len(keys))
+            return tuple_(*values) if len(values) > 1 else values[0]
+
+        page = stmt
+        if args.after is not None:
+            page = page.where(key < bound(args.after) if descending else key > bound(args.after))
+        if args.before is not None:
+            page = page.where(key > bound(args.before) if descending else key < bound(args.before))
+        page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(args.size + 1)
+        rows = await fetch_statement(session, page) if args.size > 0 else []
     more = len(rows) > args.size
     rows = rows[: args.size]
     if args.backward:
@@ -266,7 +282,37 @@ async def keyset_page(
     )
 
     async def count() -> int:
-        counted = await fetch_statement(session, select(func.count()).select_from(stmt.order_by(None).subquery()))
+        if params is not None:
+            counted = await fetch(session, count_prepared, dict(params))
+        else:
+            counted = await fetch_statement(session, select(func.count()).select_from(stmt.order_by(None).subquery()))
         return int(counted[0][0])
 
     return Connection(edges=edges, page_info=info, count=count)
+
+
+_PAGES = LRU(1024)
+
+
+def _page_template(stmt: Select[Any], keys: tuple[Any, ...], after: bool, before: bool, reverse: bool,
+                   descending: bool) -> tuple[Prepared, Prepared]:
+    """The page statement of a template (cursor values and size as parameters) and its count, compiled once."""
+    cache_key = (stmt, keys, after, before, reverse, descending)  # the template itself, not its id: kept alive here
+    found = _PAGES.get(cache_key)
+    if found is None:
+        key = tuple_(*keys) if len(keys) > 1 else keys[0]
+
+        def bound(name: str) -> Any:
+            binds = [bindparam(f"page_{name}_{i}", type_=k.type) for i, k in enumerate(keys)]
+            return tuple_(*binds) if len(binds) > 1 else binds[0]
+
+        page = stmt
+        if after:
+            page = page.where(key < bound("after") if descending else key > bound("after"))
+        if before:
+            page = page.where(key > bound("before") if descending else key < bound("before"))
+        page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(
+            bindparam("page_limit", type_=Integer))
+        found = (Prepared(page), Prepared(select(func.count()).select_from(stmt.order_by(None).subquery())))
+        _PAGES.put(cache_key, found)
+    return found

@@ -174,3 +174,33 @@ async def test_the_statement_reads_only_its_tenants_rows(corners: Shop, gql, db,
             assert len(rows) == expected
     async with db.transaction(other) as session:  # naming the other tenant does not get past RLS
         assert await fetch(session, tree.prepared, {"batch_tenant": corners.tenant, "batch_keys": ids}) == []
+
+
+@pytest.mark.parametrize("root,sort", [("orders", "{field: CREATED_AT, descending: false}"), ("orders", None),
+                                       ("customers", None), ("customers", "{field: NAME, direction: DESC}")])
+async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, root, sort):
+    """An unfiltered list runs a statement kept per selection (the tenant, cursor and size bound per request);
+    every page, forwards and backwards, with its cursors and count, is the one the filtered path gives."""
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    node = "number" if root == "orders" else "name"
+    sorted_by = f", sort: {sort}" if sort else ""
+
+    async def page(args: str, filtered: bool) -> dict:
+        flt = ", filter: {}" if filtered else ""
+        body = await gql(f"""{{ {root}({args}{flt}{sorted_by}) {{ totalCount edges {{ cursor node {{ {node} }} }}
+            pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}""", **who)
+        assert "errors" not in body, body
+        return body["data"][root]
+
+    seen, after = [], None
+    while True:
+        args = "first: 2" + (f', after: "{after}"' if after else "")
+        plain, filtered = await page(args, False), await page(args, True)
+        assert plain == filtered
+        seen += [e["node"][node] for e in plain["edges"]]
+        if not plain["pageInfo"]["hasNextPage"]:
+            break
+        after = plain["pageInfo"]["endCursor"]
+    assert len(seen) == plain["totalCount"] >= 2
+    before = (await page("first: 100", False))["edges"][-1]["cursor"]
+    assert await page(f'last: 2, before: "{before}"', False) == await page(f'last: 2, before: "{before}"', True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from backend.api.gates import gated_field, gated_mutation
 from backend.api.loaders import by_id_loader, rows_by_id
 from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
 from backend.api.rows import Selection
+from backend.core.db import BATCH_TENANT
+from backend.core.lru import LRU
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
 from backend.modules.crm.models import Contact, Customer
@@ -98,10 +101,28 @@ class Query:
         sort = sort or CustomerSort()
         sort_col = _customer.c[sort.field.value]
         columns = CustomerType.columns(ctx.selection, keep=(sort_col.key, "id"))  # those the query selects
+        if filter is None:  # the plain list: its statement is built once per selection
+            return await keyset_page(ctx.session, _customers_template(tuple(columns)),  # type: ignore[arg-type]
+                                     args=page_args(first, after, last, before), id_col=_customer.c.id,
+                                     sort_col=sort_col, descending=sort.direction is SortDirection.DESC,
+                                     to_node=CustomerType.from_row,
+                                     params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]
         return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt, columns),  # type: ignore[arg-type]
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
                                  sort_col=sort_col,
                                  descending=sort.direction is SortDirection.DESC, to_node=CustomerType.from_row)
+
+
+_CUSTOMER_PAGES = LRU(256)
+
+
+def _customers_template(columns: tuple[Any, ...]) -> Any:
+    """The tenant's customers as unfiltered lists show them (those columns), the tenant a parameter."""
+    found = _CUSTOMER_PAGES.get(columns)
+    if found is None:
+        found = crm.customers_query(BATCH_TENANT, crm.CustomerFilter(), list(columns))
+        _CUSTOMER_PAGES.put(columns, found)
+    return found
 
 
 @strawberry.input

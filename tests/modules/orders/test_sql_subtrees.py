@@ -204,3 +204,18 @@ async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, root, so
     assert len(seen) == plain["totalCount"] >= 2
     before = (await page("first: 100", False))["edges"][-1]["cursor"]
     assert await page(f'last: 2, before: "{before}"', False) == await page(f'last: 2, before: "{before}"', True)
+
+
+async def test_a_page_with_nested_lists_is_two_statements_whatever_its_size(corners: Shop, gql, count_sql):
+    """The reference read (orders with totals, customers, lines and products): the page, then one statement
+    for every order's JSON with everything below it."""
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    counts = []
+    for size in (1, 4):
+        count_sql.statements.clear()
+        body = await gql("query($n: Int!) { orders(first: $n) { edges { node { number status total { amount } "
+                         "customer { name } lines { quantity product { sku } } } } } }", {"n": size}, **who)
+        assert len(body["data"]["orders"]["edges"]) == size
+        counts.append(count_sql.queries)
+    assert [len(c) for c in counts] == [2, 2], counts
+    assert "json_build_object" in counts[1][1]

@@ -74,13 +74,23 @@ def _template(stmt_for: Callable[..., Any], row_type: type[RowObject] | None, se
 def rows_by_id(ctx: RequestContext, table: Any, ids: list[Any], row_type: type[RowObject] | None = None,
                selection: Selection = None) -> Any:
     """``SELECT`` the tenant's rows of ``table`` with these ids (pruned to the selection), from a template."""
-    stmt = _template(_BY_ID.setdefault(table, lambda tenant, keys: select(table).where(
-        table.c.tenant_id == tenant, any_of(table.c.id, keys))), row_type, selection, ("id",))
+    stmt = _template(by_id_statement(table), row_type, selection, ("id",))
     return fetch(ctx.require_tenant_session(),
                  stmt, {"batch_tenant": ctx.principal.tenant_id, "batch_keys": list(ids)})  # type: ignore[union-attr]
 
 
-_BY_ID: dict[Any, Callable[..., Any]] = {}
+def by_id_statement(table: Any) -> Callable[[Any, Any], Any]:
+    """``stmt_for(tenant, keys)`` selecting ``table``'s rows by id: one function per table (templates are keyed
+    by it)."""
+    found = _BY_ID.get(table)
+    if found is None:
+        def found(tenant: Any, keys: Any) -> Any:
+            return select(table).where(table.c.tenant_id == tenant, any_of(table.c.id, keys))
+        _BY_ID[table] = found
+    return found
+
+
+_BY_ID: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def by_id_loader(ctx: RequestContext, name: str, fetch: Callable[..., Any],

@@ -45,8 +45,9 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from backend.api.executor import _TYPENAME, _Leaf, _List, _Object
+from backend.api.loaders import by_id_statement
 from backend.api.rows import RowObject
-from backend.core.db import BATCH_KEYS, BATCH_TENANT, any_of
+from backend.core.db import BATCH_KEYS, BATCH_TENANT
 from backend.core.fetch import Prepared, Record, fetch
 from backend.core.money import MINOR_UNITS
 
@@ -248,17 +249,8 @@ def many(child: type[RowObject], stmt_for: StmtFor, key: str, *,
 
 def by_id(row_type: type[RowObject]) -> StmtFor:
     """The statement of a by-id loader of ``row_type``'s table (``backend.api.loaders.rows_by_id``)."""
-    table = row_type._table
-    assert table is not None, f"{row_type.__name__}.computes was given no table"
-    found = _BY_ID.get(table)
-    if found is None:
-        def found(tenant: Any, keys: Any) -> Any:
-            return select(table).where(table.c.tenant_id == tenant, any_of(table.c.id, keys))
-        _BY_ID[table] = found
-    return found
-
-
-_BY_ID: dict[Any, StmtFor] = {}
+    assert row_type._table is not None, f"{row_type.__name__}.computes was given no table"
+    return by_id_statement(row_type._table)
 
 
 # --- compiling a selection ---------------------------------------------------------------------------------

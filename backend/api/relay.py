@@ -252,18 +252,12 @@ async def keyset_page(
         values["page_limit"] = args.size + 1
         rows = await fetch(session, prepared, values) if args.size > 0 else []
     else:
-        key = tuple_(*keys) if len(keys) > 1 else keys[0]
-
         def bound(cursor: str) -> Any:
             values = decode_cursor(cursor, len(keys))
             return tuple_(*values) if len(values) > 1 else values[0]
 
-        page = stmt
-        if args.after is not None:
-            page = page.where(key < bound(args.after) if descending else key > bound(args.after))
-        if args.before is not None:
-            page = page.where(key > bound(args.before) if descending else key < bound(args.before))
-        page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(args.size + 1)
+        page = _paged(stmt, keys, bound(args.after) if args.after is not None else None,
+                      bound(args.before) if args.before is not None else None, reverse, descending, args.size + 1)
         rows = await fetch_statement(session, page) if args.size > 0 else []
     more = len(rows) > args.size
     rows = rows[: args.size]
@@ -291,7 +285,29 @@ async def keyset_page(
     return Connection(edges=edges, page_info=info, count=count)
 
 
+def _paged(stmt: Select[Any], keys: list[Any], after: Any, before: Any, reverse: bool, descending: bool,
+           limit: Any) -> Select[Any]:
+    """``stmt`` after and before the cursors' key values (expressions), in the page's order, ``limit`` rows."""
+    key = tuple_(*keys) if len(keys) > 1 else keys[0]
+    if after is not None:
+        stmt = stmt.where(key < after if descending else key > after)
+    if before is not None:
+        stmt = stmt.where(key > before if descending else key < before)
+    return stmt.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(limit)
+
+
 _PAGES = LRU(1024)
+_STATEMENTS = LRU(1024)
+
+
+def statement_template(key: Any, build: Callable[[], Select[Any]]) -> Select[Any]:
+    """A list's statement built once per ``key`` (its selection's columns, say), its per-request values as named
+    parameters (``BATCH_TENANT``): pass it to ``keyset_page`` with ``params``, which compiles its pages once."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = build()
+        _STATEMENTS.put(key, found)
+    return found
 
 
 def _page_template(stmt: Select[Any], keys: tuple[Any, ...], after: bool, before: bool, reverse: bool,
@@ -300,19 +316,12 @@ def _page_template(stmt: Select[Any], keys: tuple[Any, ...], after: bool, before
     cache_key = (stmt, keys, after, before, reverse, descending)  # the template itself, not its id: kept alive here
     found = _PAGES.get(cache_key)
     if found is None:
-        key = tuple_(*keys) if len(keys) > 1 else keys[0]
-
         def bound(name: str) -> Any:
             binds = [bindparam(f"page_{name}_{i}", type_=k.type) for i, k in enumerate(keys)]
             return tuple_(*binds) if len(binds) > 1 else binds[0]
 
-        page = stmt
-        if after:
-            page = page.where(key < bound("after") if descending else key > bound("after"))
-        if before:
-            page = page.where(key > bound("before") if descending else key < bound("before"))
-        page = page.order_by(*(k.desc() if reverse else k.asc() for k in keys)).limit(
-            bindparam("page_limit", type_=Integer))
+        page = _paged(stmt, list(keys), bound("after") if after else None, bound("before") if before else None,
+                      reverse, descending, bindparam("page_limit", type_=Integer))
         found = (Prepared(page), Prepared(select(func.count()).select_from(stmt.order_by(None).subquery())))
         _PAGES.put(cache_key, found)
     return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from sqlalchemy import select
@@ -17,10 +16,9 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.loaders import by_id_loader, rows_by_id
-from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args, statement_template
 from backend.api.rows import Selection
 from backend.core.db import BATCH_TENANT
-from backend.core.lru import LRU
 from backend.modules.crm import service as crm
 from backend.modules.crm.graphql.types import ContactType, CustomerKind, CustomerStatus, CustomerType
 from backend.modules.crm.models import Contact, Customer
@@ -102,7 +100,9 @@ class Query:
         sort_col = _customer.c[sort.field.value]
         columns = CustomerType.columns(ctx.selection, keep=(sort_col.key, "id"))  # those the query selects
         if filter is None:  # the plain list: its statement is built once per selection
-            return await keyset_page(ctx.session, _customers_template(tuple(columns)),  # type: ignore[arg-type]
+            template = statement_template(("customers", tuple(columns)), lambda: crm.customers_query(
+                BATCH_TENANT, crm.CustomerFilter(), columns))
+            return await keyset_page(ctx.session, template,  # type: ignore[arg-type]
                                      args=page_args(first, after, last, before), id_col=_customer.c.id,
                                      sort_col=sort_col, descending=sort.direction is SortDirection.DESC,
                                      to_node=CustomerType.from_row,
@@ -111,18 +111,6 @@ class Query:
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
                                  sort_col=sort_col,
                                  descending=sort.direction is SortDirection.DESC, to_node=CustomerType.from_row)
-
-
-_CUSTOMER_PAGES = LRU(256)
-
-
-def _customers_template(columns: tuple[Any, ...]) -> Any:
-    """The tenant's customers as unfiltered lists show them (those columns), the tenant a parameter."""
-    found = _CUSTOMER_PAGES.get(columns)
-    if found is None:
-        found = crm.customers_query(BATCH_TENANT, crm.CustomerFilter(), list(columns))
-        _CUSTOMER_PAGES.put(columns, found)
-    return found
 
 
 @strawberry.input

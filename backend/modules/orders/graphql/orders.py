@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -19,10 +19,9 @@ from backend.api.context import RequestContext
 from backend.api.errors import UserError, run_mutation
 from backend.api.gates import gated_field, gated_mutation
 from backend.api.money import MoneyType
-from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args
+from backend.api.relay import Connection, NodeSource, decode_id, keyset_page, page_args, statement_template
 from backend.core.db import BATCH_TENANT
 from backend.core.ids import from_global_id, to_global_id
-from backend.core.lru import LRU
 from backend.modules.crm.graphql.customers import customer_loader
 from backend.modules.crm.graphql.types import CustomerType
 from backend.modules.orders import service as orders
@@ -261,18 +260,6 @@ class OrderRoutingRulePayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-_ORDER_PAGES = LRU(256)
-
-
-def _orders_template(columns: tuple[Any, ...]) -> Any:
-    """The tenant's orders (those columns), the tenant a parameter: one statement per selection."""
-    found = _ORDER_PAGES.get(columns)
-    if found is None:
-        found = select(*columns).where(_order.c.tenant_id == BATCH_TENANT)
-        _ORDER_PAGES.put(columns, found)
-    return found
-
-
 def _actor(ctx: RequestContext) -> uuid.UUID | None:
     return ctx.principal.user_id if ctx.principal is not None else None
 
@@ -398,7 +385,9 @@ class Query:
         sort_col = _order.c[sort.field.value]
         columns = OrderType.columns(ctx.selection, keep=(sort_col.key, "id"))  # those the query selects
         if filter is None:  # the plain list: its statement is built once per selection
-            return await keyset_page(ctx.require_tenant_session(), _orders_template(tuple(columns)),
+            template = statement_template(("orders", tuple(columns)), lambda: select(*columns).where(
+                _order.c.tenant_id == BATCH_TENANT))
+            return await keyset_page(ctx.require_tenant_session(), template,
                                      args=page_args(first, after, last, before), id_col=_order.c.id,
                                      sort_col=sort_col, descending=sort.descending, to_node=OrderType.from_row,
                                      params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]

@@ -25,14 +25,14 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy import ARRAY, String, Text, bindparam, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
-from backend.core.fetch import Prepared, fetch, values_of
+from backend.core.fetch import Prepared, fetch
 from backend.core.ids import new_id
-from backend.core.outbox import OutboxEvent, mark_work_due, next_sequence
+from backend.core.outbox import WORK_DUE, OutboxEvent, next_value_statement, remember_work_due, work_due_marked
 
 log = structlog.get_logger("jishi.events")
 
@@ -128,14 +128,30 @@ def on(event_type: EventType, *, module: str) -> Callable[[Handler], Handler]:
 
 
 _outbox = OutboxEvent.__table__
-# The outbox row and its announcement in one round trip: the notification goes out only if the row was written
-# (and, as every NOTIFY, only when the transaction commits).
-_written = insert(_outbox).values(values_of(
-    _outbox, "tenant_id", "id", "seq", "type", "version", "aggregate_id", "payload", "occurred_at",
-)).returning(_outbox.c.id).cte("written")
-_announce = func.pg_notify(bindparam("channel", type_=String()), bindparam("body", type_=String()),
-                           type_=String())  # returns void
-_RECORD_AND_NOTIFY = Prepared(select(_announce).select_from(_written))
+_EVENT_COLUMNS = ("tenant_id", "id", "seq", "type", "version", "aggregate_id", "payload", "occurred_at")
+
+
+def _emit_statement(*, work_due: bool) -> Prepared:
+    """An event in one round trip: the tenant's next event number, the outbox row with it, the announcement
+    (``NOTIFY``, sent only if the transaction commits) and, with ``work_due``, the tenant's work flagged
+    due. Returns the number. The announcement's text comes as ``parts`` joined by the number, which is
+    known only here."""
+    numbered = next_value_statement(id_param="sequence_id", name_param="sequence_name").cte("numbered")
+    params = {name: bindparam(name, type_=_outbox.c[name].type) for name in _EVENT_COLUMNS if name != "seq"}
+    written = (insert(_outbox).from_select(list(_EVENT_COLUMNS), select(
+        *(numbered.c.value if name == "seq" else params[name] for name in _EVENT_COLUMNS)))
+        .returning(_outbox.c.seq).cte("written"))
+    announce = func.pg_notify(bindparam("channel", type_=String()),
+                              func.array_to_string(bindparam("parts", type_=ARRAY(Text())), cast(written.c.seq, Text)),
+                              type_=String())  # returns void
+    stmt = select(written.c.seq, announce.label("announced"))
+    if work_due:
+        stmt = stmt.add_cte(WORK_DUE.cte("due"))
+    return Prepared(stmt)
+
+
+_EMIT = _emit_statement(work_due=False)
+_EMIT_AND_FLAG_WORK = _emit_statement(work_due=True)
 
 
 async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: str, payload: dict[str, Any]) -> Event:
@@ -146,16 +162,18 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
         raise ValueError(f"undeclared event type {event_type.name!r}")
     tenant_id: uuid.UUID = session.info["tenant_id"]
     body = orjson.loads(orjson.dumps(payload))  # JSON-safe now, not at commit
-    seq = await next_sequence(session, "event")
+    event_id, occurred_at, due = new_id(), utcnow(), utcnow()
+    parts = _announcement_parts(tenant_id, event_id, event_type, aggregate_id, body, occurred_at)
+    flag_work = not work_due_marked(session, tenant_id, due)
+    rows = await fetch(session, _EMIT_AND_FLAG_WORK if flag_work else _EMIT, {
+        "tenant_id": tenant_id, "sequence_id": uuid.uuid4(), "sequence_name": "event", "id": event_id,
+        "type": event_type.name, "version": event_type.version, "aggregate_id": aggregate_id, "payload": body,
+        "occurred_at": occurred_at, "channel": NOTIFY_CHANNEL, "parts": parts, "due_at": due})
     session.info["tenant_writes_locked"] = True  # the counter row is ours until commit (see lock_tenant_writes)
-    event = Event(id=new_id(), tenant_id=tenant_id, seq=seq,
-                  type=event_type.name, version=event_type.version, aggregate_id=aggregate_id, payload=body,
-                  occurred_at=utcnow())
-    await fetch(session, _RECORD_AND_NOTIFY, {
-        "tenant_id": tenant_id, "id": event.id, "seq": event.seq, "type": event.type, "version": event.version,
-        "aggregate_id": aggregate_id, "payload": body, "occurred_at": event.occurred_at,
-        "channel": NOTIFY_CHANNEL, "body": _announcement(event)})
-    await mark_work_due(session, tenant_id)
+    if flag_work:
+        remember_work_due(session, tenant_id, due)
+    event = Event(id=event_id, tenant_id=tenant_id, seq=int(rows[0][0]), type=event_type.name,
+                  version=event_type.version, aggregate_id=aggregate_id, payload=body, occurred_at=occurred_at)
     for spec in CATALOGUE.handlers(event.type):
         if not await platform.is_module_enabled(session, spec.module):
             continue
@@ -199,8 +217,19 @@ async def atomic(session: AsyncSession) -> AsyncIterator[None]:
         session.info["atomic"] = outer
 
 
-def _announcement(event: Event) -> str:
-    """The NOTIFY payload: the event itself, or only its reference when it is too big for a notification."""
-    message = {"tenant": str(event.tenant_id), "id": str(event.id), "seq": event.seq, "type": event.type}
-    full = orjson.dumps({**message, "event": event.as_message()}).decode()
-    return full if len(full) <= _NOTIFY_PAYLOAD_LIMIT else orjson.dumps(message).decode()
+_SEQ_DIGITS = 20  # an event number's longest text
+
+
+def _announcement_parts(tenant_id: uuid.UUID, event_id: uuid.UUID, event_type: EventType, aggregate_id: str,
+                        payload: dict[str, Any], occurred_at: datetime) -> list[str]:
+    """The NOTIFY payload (the event itself, or only its reference when it is too big for a notification)
+    as the pieces between its event numbers, which ``_emit_statement`` fills in."""
+    placeholder = f"seq-{uuid.uuid4().hex}"  # no payload holds it: 128 random bits
+    event = Event(id=event_id, tenant_id=tenant_id, seq=0, type=event_type.name, version=event_type.version,
+                  aggregate_id=aggregate_id, payload=payload, occurred_at=occurred_at)
+    reference = {"tenant": str(tenant_id), "id": str(event_id), "seq": placeholder, "type": event_type.name}
+    quoted = f'"{placeholder}"'
+    full = orjson.dumps({**reference, "event": {**event.as_message(), "sequence": placeholder}}).decode()
+    if len(full) - 2 * (len(quoted) - _SEQ_DIGITS) > _NOTIFY_PAYLOAD_LIMIT:
+        full = orjson.dumps(reference).decode()
+    return full.split(quoted)

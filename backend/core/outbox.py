@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -60,12 +61,24 @@ class TenantWork(Base):
 _sequence = TenantSequence.__table__
 _work = TenantWork.__table__
 _LOCK = Prepared(text("SELECT 1 FROM tenant_sequence WHERE tenant_id = :t AND name = 'event' FOR UPDATE"))
-_NEXT = Prepared(insert(_sequence).values(value=1, **values_of(_sequence, "tenant_id", "id", "name"))
-                 .on_conflict_do_update(index_elements=["tenant_id", "name"], set_={"value": _sequence.c.value + 1})
-                 .returning(_sequence.c.value))
-_DUE = Prepared(insert(_work).values(values_of(_work, "tenant_id", "due_at"))
-                .on_conflict_do_update(index_elements=["tenant_id"],
-                                       set_={"due_at": text("LEAST(tenant_work.due_at, excluded.due_at)")}))
+
+
+def next_value_statement(*, id_param: str = "id", name_param: str = "name") -> Any:
+    """The statement that takes a counter's next value (``RETURNING value``): parameters ``tenant_id`` and, under
+    the names given, the row's id (used only when the counter starts) and the counter's name."""
+    return (insert(_sequence).values(tenant_id=bindparam("tenant_id", type_=_sequence.c.tenant_id.type),
+                                     id=bindparam(id_param, type_=_sequence.c.id.type),
+                                     name=bindparam(name_param, type_=_sequence.c.name.type), value=1)
+            .on_conflict_do_update(index_elements=["tenant_id", "name"], set_={"value": _sequence.c.value + 1})
+            .returning(_sequence.c.value))
+
+
+# Parameters tenant_id and due_at; keeps the earliest time.
+WORK_DUE = (insert(_work).values(values_of(_work, "tenant_id", "due_at"))
+            .on_conflict_do_update(index_elements=["tenant_id"],
+                                   set_={"due_at": text("LEAST(tenant_work.due_at, excluded.due_at)")}))
+_NEXT = Prepared(next_value_statement())
+_DUE = Prepared(WORK_DUE)
 
 
 async def next_sequence(session: AsyncSession, name: str) -> int:
@@ -98,13 +111,24 @@ async def lock_tenant_writes(session: AsyncSession) -> None:
     session.info["tenant_writes_locked"] = True
 
 
+def work_due_marked(session: AsyncSession, tenant_id: uuid.UUID, due: datetime) -> bool:
+    """Whether this transaction (or savepoint) already told the workers about work due by ``due``."""
+    current = session.sync_session.get_nested_transaction() or session.sync_session.get_transaction()
+    marked = session.info.get("work_due")
+    return marked is not None and marked[0] is current and marked[1] == tenant_id and marked[2] <= due
+
+
+def remember_work_due(session: AsyncSession, tenant_id: uuid.UUID, due: datetime) -> None:
+    """Record that the current transaction (or savepoint) wrote ``tenant_work`` for ``due``."""
+    current = session.sync_session.get_nested_transaction() or session.sync_session.get_transaction()
+    session.info["work_due"] = (current, tenant_id, due)
+
+
 async def mark_work_due(session: AsyncSession, tenant_id: uuid.UUID, due_at: datetime | None = None) -> None:
     """Tell the workers this tenant has work due at ``due_at`` (now by default); keeps the earliest."""
     due = due_at or utcnow()
     # Once per transaction (or savepoint) is enough: the row keeps the earliest time, and its lock is held.
-    current = session.sync_session.get_nested_transaction() or session.sync_session.get_transaction()
-    marked = session.info.get("work_due")
-    if marked is not None and marked[0] is current and marked[1] == tenant_id and marked[2] <= due:
+    if work_due_marked(session, tenant_id, due):
         return
     await fetch(session, _DUE, {"tenant_id": tenant_id, "due_at": due})
-    session.info["work_due"] = (current, tenant_id, due)
+    remember_work_due(session, tenant_id, due)

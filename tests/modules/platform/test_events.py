@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+
+import orjson
 
 from tests.support.reminders.handlers import SEEN
 
@@ -129,3 +132,33 @@ async def test_work_is_flagged_due_again_after_a_savepoint_that_flagged_it_rolle
         await notes.create_note(session, title="kept")  # flagged again, not skipped as already done
         await notes.create_note(session, title="kept too")  # this one may skip it: the same transaction
         assert (await session.execute(text(flagged), {"t": a})).scalar_one() == 1
+
+
+async def test_the_announcement_carries_the_number_the_outbox_row_got(db, make_tenant, owner_url):
+    """The event number is taken in the same statement that writes and announces the event: the NOTIFY text
+    must still hold that number, in the full event and in the reference sent for an event too big to carry."""
+    from sqlalchemy import text
+
+    from backend.core import events
+    from backend.core.db import asyncpg_connect
+    from tests.support.notes.events import NOTE_CREATED
+
+    a = await make_tenant(modules=["notes"])
+    heard: asyncio.Queue[dict] = asyncio.Queue()
+    listener = await asyncpg_connect(owner_url)
+    await listener.add_listener(events.NOTIFY_CHANNEL, lambda *args: heard.put_nowait(orjson.loads(args[3])))
+    try:
+        async with db.transaction(a) as session:
+            small = await events.emit(session, NOTE_CREATED, aggregate_id="n-1", payload={"title": "seq-0 \"seq\":1"})
+            big = await events.emit(session, NOTE_CREATED, aggregate_id="n-2", payload={"title": "x" * 9000})
+            stored = dict((await session.execute(text(
+                "SELECT id, seq FROM outbox_event WHERE tenant_id = :t AND id IN (:a, :b)"),
+                {"t": a, "a": small.id, "b": big.id})).all())
+        first = await asyncio.wait_for(heard.get(), 5)  # sent at commit
+        second = await asyncio.wait_for(heard.get(), 5)
+    finally:
+        await listener.close()
+    assert stored == {small.id: small.seq, big.id: big.seq} and big.seq == small.seq + 1
+    assert first["seq"] == small.seq and first["event"]["sequence"] == small.seq
+    assert first["event"]["payload"] == {"title": "seq-0 \"seq\":1"} and first["id"] == str(small.id)
+    assert second == {"tenant": str(a), "id": str(big.id), "seq": big.seq, "type": "note.created"}  # no event: too big

@@ -215,6 +215,14 @@ async def asyncpg_connect(url: str | URL):  # type: ignore[no-untyped-def]
     )
 
 
+def _keep_savepoint(connection: Any, name: str) -> None:
+    """``RELEASE SAVEPOINT`` is not sent: a mutation's savepoint (``run_mutation``) stays until the transaction
+    ends. PostgreSQL: releasing a savepoint "makes it unavailable as a rollback point, but it has no other
+    user visible behavior"; a rollback to an outer savepoint, or the commit, treats the released and the
+    kept alike, and the subtransaction counts the same either way. SQLAlchemy still considers it released
+    (and names each savepoint anew). One round trip less per mutation, inside the tenant's write lock."""
+
+
 class Database:
     """Engines and session factories for one database: the runtime role's, and the owner's."""
 
@@ -237,6 +245,7 @@ class Database:
             json_deserializer=orjson.loads,  # jsonb columns: several per row on large pages
         )
         event.listen(self.app_engine.sync_engine, "before_cursor_execute", _count_statement)
+        self.app_engine.sync_engine.dialect.do_release_savepoint = _keep_savepoint  # type: ignore[method-assign]
         self.owner_url = to_async_url(owner_url) if owner_url is not None else None
         self._owner_engine: AsyncEngine | None = None
         self.sessionmaker = async_sessionmaker(

@@ -26,13 +26,15 @@ async def test_each_mutation_in_a_request_stands_alone(gql, db, make_tenant):
     a = await make_tenant()
     body = await gql('mutation { ok: noteCreate(input: {title: "first", folderName: "kept"}) { note { title } userErrors { code } } '
                      "boom: noteExplode "
-                     'bad: noteCreate(input: {title: "", folderName: "dropped"}) { note { title } userErrors { code } } }',
+                     'bad: noteCreate(input: {title: "", folderName: "dropped"}) { note { title } userErrors { code } } '
+                     'again: noteCreate(input: {title: "last", folderName: "kept too"}) { note { title } } }',
                      tenant=a)
     assert body["data"]["ok"] == {"note": {"title": "first"}, "userErrors": []}
     assert body["data"]["bad"] == {"note": None, "userErrors": [{"code": "REQUIRED"}]}
     assert body["data"]["boom"] is None and body["errors"][0]["extensions"]["code"] == "INTERNAL"
     assert await folder_count(db, a, "kept") == 1
     assert await folder_count(db, a, "dropped") == 0
+    assert body["data"]["again"] == {"note": {"title": "last"}} and await folder_count(db, a, "kept too") == 1
 
 
 async def test_mutations_need_their_write_permission(gql, db, make_tenant):

@@ -26,6 +26,17 @@ ALLOWED = {
 }
 
 
+WIDE = """fragment W on Order { id number status channel currencyCode subtotal { amount currencyCode }
+  discountTotal { amount } taxTotal { amount } shippingTotal { amount } total { amount currencyCode }
+  billingAddress shippingAddress requestedDeliveryDate notes rejectionReason cancelReason createdAt updatedAt
+  submittedAt approvedAt shippedAt deliveredAt completedAt cancelledAt trackingLink customer { name }
+  contact { name } lines { sku reserved } events { from to note } assignee { id } opportunityId }"""
+
+
+def _input(action: str) -> str:
+    return "OrderReasonInput" if action in ("orderReject", "orderHold", "orderCancel") else "OrderIdInput"
+
+
 async def _order_in(shop: Shop, db, status: str, customer, product):  # type: ignore[no-untyped-def]
     async with db.transaction(shop.tenant) as session:
         order = await orders.create_order(session, values=orders.OrderFields(
@@ -68,6 +79,14 @@ async def test_every_action_from_every_state(shop: Shop, db):
             if action in allowed:
                 assert result["userErrors"] == [], (status, action, result)
                 assert result["order"]["status"] != status.upper() or action == "orderAllocate", (status, action)
+                # The payload is built from the order the transition holds: it must be what a read finds after.
+                payload = await shop(WIDE + f"mutation($in: {_input(action)}!) {{ {action}(input: $in) "
+                                     "{ order { ...W } userErrors { code } } }",
+                                     {"in": {"id": await _order_in(shop, db, status, customer, product), **extra}})
+                held = payload["data"][action]
+                assert held["userErrors"] == [], (status, action, held)
+                read = await shop(WIDE + "query($id: ID!) { node(id: $id) { ...W } }", {"id": held["order"]["id"]})
+                assert held["order"] == read["data"]["node"], (status, action)
             else:
                 error = result["userErrors"][0]
                 assert error["code"] == "INVALID_TRANSITION" and status.upper() in error["message"], (status, action)

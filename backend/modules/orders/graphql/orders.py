@@ -275,13 +275,16 @@ async def _order_payload(ctx: RequestContext, order_id: uuid.UUID) -> OrderPaylo
 
 
 async def _transition(info: Info, input: OrderIdInput | OrderReasonInput,
-                      call: Callable[[RequestContext, uuid.UUID], Awaitable[object]]) -> OrderPayload:
+                      call: Callable[[RequestContext, uuid.UUID], Awaitable[Order]]) -> OrderPayload:
     ctx: RequestContext = info.context
 
     async def operation() -> OrderPayload:
-        order_id = decode_id(input.id, "Order")
-        await call(ctx, order_id)
-        return await _order_payload(ctx, order_id)
+        order = await call(ctx, decode_id(input.id, "Order"))
+        # The payload is the order the transition read (locked, every column) and changed, as written: no
+        # second read of the row (inside the tenant's write lock). Handlers that change orders do it through
+        # the same session's objects.
+        await ctx.require_tenant_session().flush()
+        return OrderPayload(order=OrderType.from_row(order))
 
     return await run_mutation(info, OrderPayload, operation, input)
 

@@ -18,15 +18,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core import events, idempotency
 from backend.core.db import utcnow
 from backend.core.errors import DomainError
 from backend.core.events import EventType
-from backend.core.fetch import Prepared, fetch, values_of
+from backend.core.fetch import Prepared, fetch
 from backend.core.ids import new_id, to_global_id
 from backend.core.money import parse_amount
 from backend.core.outbox import lock_tenant_writes, next_sequence
@@ -103,22 +104,46 @@ def check_allowed(order: Order, action: str) -> None:
                           f"Order {order.number} is {order.status.upper()}; it cannot be {VERBS[action]}.", "id")
 
 
-_LOG_TRANSITION = Prepared(insert(_event).values(values_of(
-    _event, "tenant_id", "id", "order_id", "from_status", "to_status", "actor_id", "note", "created_at")))
+_MOVES: dict[tuple[str, ...], Prepared] = {}  # one per set of columns a transition writes (a handful, in code)
+
+
+def _move_statement(columns: tuple[str, ...]) -> Prepared:
+    """The order's ``UPDATE`` of ``columns`` and its log row, in one statement (returns the log row's id)."""
+    found = _MOVES.get(columns)
+    if found is None:
+        def param(name: str, column: Any) -> Any:
+            return bindparam(name, type_=column.type)
+
+        moved = (_order.update()
+                 .where(_order.c.tenant_id == param("tenant_id", _order.c.tenant_id),
+                        _order.c.id == param("order_id", _order.c.id))
+                 .values({name: param(f"set_{name}", _order.c[name]) for name in columns})
+                 .returning(_order.c.id).cte("moved"))
+        logged = ("tenant_id", "id", "order_id", "from_status", "to_status", "actor_id", "note", "created_at")
+        found = _MOVES[columns] = Prepared(insert(_event).from_select(list(logged), select(
+            *(moved.c.id if name == "order_id" else param(name, _event.c[name]) for name in logged)))
+            .returning(_event.c.id))
+    return found
 
 
 async def record(session: AsyncSession, order: Order, to_status: str, *, actor_id: uuid.UUID | None,
-                 note: str | None = None) -> None:
+                 note: str | None = None, **changes: Any) -> None:
     """Move ``order`` to ``to_status`` and log it (the order row is already locked).
 
-    The order's changes are made before the log's insert, whose autoflush then writes them (and
-    whatever the caller changed just before, e.g. ``submitted_at``) as one ``UPDATE``."""
+    ``changes`` are other columns the move sets (``submitted_at=...``): the order's ``UPDATE`` and the
+    log's ``INSERT`` are one statement, and the object holds the values as written (no pending change
+    left for a flush). Whatever the caller changed on the object itself is flushed first, as before."""
     from_status = order.status
-    order.status = to_status
-    order.updated_at = utcnow()
-    await fetch(session, _LOG_TRANSITION, {
-        "tenant_id": order.tenant_id, "id": new_id(), "order_id": order.id, "from_status": from_status,
-        "to_status": to_status, "actor_id": actor_id, "note": note, "created_at": utcnow()})
+    values = {"status": to_status, "updated_at": utcnow(), **changes}
+    columns = tuple(sorted(values))
+    logged = await fetch(session, _move_statement(columns), {
+        "tenant_id": order.tenant_id, "order_id": order.id, **{f"set_{name}": values[name] for name in columns},
+        "id": new_id(), "from_status": from_status, "to_status": to_status, "actor_id": actor_id, "note": note,
+        "created_at": utcnow()})
+    if not logged:  # the caller holds the row locked: it cannot be gone
+        raise RuntimeError(f"order {order.id} vanished while locked")
+    for name, value in values.items():
+        set_committed_value(order, name, value)
 
 
 async def emit(session: AsyncSession, event_type: EventType, order: Order, **extra: Any) -> None:
@@ -337,8 +362,7 @@ async def submit_order(session: AsyncSession, *, order_id: uuid.UUID, actor_id: 
     await platform.ensure_module_enabled(session, "orders")
     order = await get_order(session, order_id=order_id, lock=True)
     check_allowed(order, "submit")
-    order.submitted_at = utcnow()
-    await record(session, order, "submitted", actor_id=actor_id)
+    await record(session, order, "submitted", actor_id=actor_id, submitted_at=utcnow())
     decision = await routing.route(session, order)
     order.assignee_id, order.team_id = decision.assignee_id, decision.team_id
     await emit(session, order_events.ORDER_SUBMITTED, order,
@@ -350,8 +374,7 @@ async def submit_order(session: AsyncSession, *, order_id: uuid.UUID, actor_id: 
 
 async def _approve(session: AsyncSession, order: Order, *, actor_id: uuid.UUID | None, note: str | None,
                    automatically: bool) -> None:
-    order.approved_at = utcnow()
-    await record(session, order, "approved", actor_id=actor_id, note=note)
+    await record(session, order, "approved", actor_id=actor_id, note=note, approved_at=utcnow())
     await emit(session, order_events.ORDER_APPROVED, order, automatically=automatically)
 
 
@@ -374,8 +397,7 @@ async def reject_order(session: AsyncSession, *, order_id: uuid.UUID, reason: st
     why = optional_text(reason, field="reason", max_length=500)
     if not why:
         raise DomainError("REQUIRED", "Say why the order is rejected.", "reason")
-    order.rejection_reason = why
-    await record(session, order, "rejected", actor_id=actor_id, note=why)
+    await record(session, order, "rejected", actor_id=actor_id, note=why, rejection_reason=why)
     await emit(session, order_events.ORDER_REJECTED, order, reason=why)
     return order
 
@@ -387,8 +409,7 @@ async def hold_order(session: AsyncSession, *, order_id: uuid.UUID, reason: str 
     order = await get_order(session, order_id=order_id, lock=True)
     check_allowed(order, "hold")
     why = optional_text(reason, field="reason", max_length=500)
-    order.held_from = order.status
-    await record(session, order, "on_hold", actor_id=actor_id, note=why)
+    await record(session, order, "on_hold", actor_id=actor_id, note=why, held_from=order.status)
     await emit(session, order_events.ORDER_HELD, order, reason=why)
     return order
 
@@ -398,8 +419,7 @@ async def release_order(session: AsyncSession, *, order_id: uuid.UUID, actor_id:
     order = await get_order(session, order_id=order_id, lock=True)
     check_allowed(order, "release")
     back = order.held_from or "submitted"
-    order.held_from = None
-    await record(session, order, back, actor_id=actor_id)
+    await record(session, order, back, actor_id=actor_id, held_from=None)
     await emit(session, order_events.ORDER_RELEASED, order)
     return order
 

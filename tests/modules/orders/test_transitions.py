@@ -92,3 +92,21 @@ async def test_every_action_from_every_state(shop: Shop, db):
                 assert error["code"] == "INVALID_TRANSITION" and status.upper() in error["message"], (status, action)
                 r = await shop("query($id: ID!) { node(id: $id) { ... on Order { status } } }", {"id": oid})
                 assert r["data"]["node"]["status"] == status.upper()
+
+
+async def test_a_transition_writes_the_order_and_its_log_in_one_statement(shop: Shop, db, count_sql):
+    """Inside the tenant's write lock every round trip counts: the status change, its timestamp and the log row
+    are one statement, and the order object is left with nothing more to flush."""
+    customer = from_global_id(await shop.customer())[1]  # type: ignore[index]
+    product = from_global_id(await shop.stocked("TEA", "10"))[1]  # type: ignore[index]
+    oid = from_global_id(await _order_in(shop, db, "submitted", customer, product))[1]  # type: ignore[index]
+    async with db.transaction(shop.tenant) as session:
+        count_sql.statements.clear()
+        order = await orders.approve_order(session, order_id=oid)
+        await session.flush()
+        writes = [s for s in count_sql.queries if "ord_order" in s and not s.lstrip().startswith("SELECT")]
+        assert len(writes) == 1 and "UPDATE ord_order SET" in writes[0] and "INSERT INTO ord_order_event" in writes[0]
+        assert order.status == "approved" and order.approved_at is not None and not session.dirty
+    async with db.transaction(shop.tenant) as session:
+        again = await orders.get_order(session, order_id=oid)
+        assert (again.status, again.approved_at, again.updated_at) == ("approved", order.approved_at, order.updated_at)

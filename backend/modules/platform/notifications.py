@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,17 +118,36 @@ _QUEUE = Prepared(insert(_notification).values(values_of(
 )).on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"]).returning(_notification.c.id))
 
 
+_tenant = Tenant.__table__
+_template = NotificationTemplate.__table__
+# The tenant's name and language with its own template for an event type, in the language asked for or else
+# the tenant's: one round trip (a notice is queued inside the mutation that caused it).
+_TENANT_AND_TEMPLATE = Prepared(
+    select(_tenant.c.name, _tenant.c.language, _template.c.subject, _template.c.body)
+    .select_from(_tenant.outerjoin(_template, and_(
+        _template.c.tenant_id == _tenant.c.id, _template.c.event_type == bindparam("event_type", type_=String()),
+        _template.c.language == func.coalesce(bindparam("language", type_=String()), _tenant.c.language))))
+    .where(_tenant.c.id == bindparam("tenant_id", type_=_tenant.c.id.type)))
+
+
 async def notify(session: AsyncSession, *, recipient: str, name: str, event: Event, language: str | None = None,
                  key: str | None = None, variables: dict[str, Any] | None = None) -> bool:
     """Queue the notice for ``event`` to ``recipient``; False when there is no template or it is queued already.
     ``variables`` adds template values to the event payload's."""
-    tenant = await session.get(Tenant, _tenant_id(session))
-    language = language if language in LANGUAGES else (tenant.language if tenant else "en")
-    template = await template_for(session, event_type=event.type, language=language)
+    asked = language if language in LANGUAGES else None
+    found = await fetch(session, _TENANT_AND_TEMPLATE, {"tenant_id": _tenant_id(session), "event_type": event.type,
+                                                        "language": asked})
+    if found:  # the tenant's name and language, and its own wording in that language if it has one
+        tenant_name, language = found[0].name, asked or found[0].language
+        own = found[0].subject is not None
+        template = (found[0].subject, found[0].body) if own else (
+            BUILT_IN.get((event.type, language)) or BUILT_IN.get((event.type, "en")))
+    else:
+        tenant_name, language = "", asked or "en"
+        template = await template_for(session, event_type=event.type, language=language)
     if template is None:
         return False
-    text = render(template, {**event.payload, **(variables or {}), "tenant": tenant.name if tenant else "",
-                             "name": name})
+    text = render(template, {**event.payload, **(variables or {}), "tenant": tenant_name, "name": name})
     now = utcnow()
     queued = bool(await fetch(session, _QUEUE, {
         "tenant_id": _tenant_id(session), "id": uuid.uuid4(), "channel": "email", "recipient": recipient,

@@ -171,6 +171,16 @@ async def test_tenants_write_their_own_templates(gql, db, settings, make_tenant)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+async def test_a_tenants_own_template_is_used_in_its_language_only(gql, db, make_tenant):
+    tenant = await make_tenant()
+    body = await gql(TEMPLATE, {"e": "member.joined", "l": "zh-CN", "s": "欢迎 $name", "b": "自己的"}, tenant=tenant)
+    assert body["data"]["notificationTemplateSet"]["userErrors"] == []
+    [english] = await rows_for(db, tenant, await join(db, tenant))  # the tenant speaks English: built-in wording
+    assert not english.subject.startswith("欢迎") and english.body != "自己的"
+    [chinese] = await rows_for(db, tenant, await join(db, tenant, language="zh-CN"))  # now its own
+    assert chinese.subject.startswith("欢迎 ") and chinese.body == "自己的"
+
+
 def test_every_built_in_template_is_for_a_declared_event():
     assert all(CATALOGUE.get(event_type) for event_type, _ in notifications.BUILT_IN)
     assert {lang for _, lang in notifications.BUILT_IN} == set(notifications.LANGUAGES)

@@ -110,3 +110,20 @@ async def test_a_transition_writes_the_order_and_its_log_in_one_statement(shop: 
     async with db.transaction(shop.tenant) as session:
         again = await orders.get_order(session, order_id=oid)
         assert (again.status, again.approved_at, again.updated_at) == ("approved", order.approved_at, order.updated_at)
+
+
+async def test_a_new_orders_payload_is_what_a_read_finds(shop: Shop):
+    """orderCreate answers from the order it just wrote (amounts computed in Python, stored as NUMERIC(19,4)):
+    every field must be what reading the order back gives."""
+    customer = await shop.customer(email="jade@example.com", billingAddress={"city": "Hangzhou", "line1": "1 West"})
+    tea, cup = await shop.stocked("TEA", "10"), await shop.stocked("CUP", "10")
+    created = await shop(WIDE + """mutation($in: OrderCreateInput!) { orderCreate(input: $in) { order { ...W }
+        userErrors { code } } }""", {"in": {
+        "customerId": customer, "channel": "PHONE", "notes": "ring twice", "requestedDeliveryDate": "2027-01-05",
+        "shippingAddress": {"city": "Suzhou", "zip": "215000"}, "shippingAmount": "12.5",
+        "lines": [{"productId": tea, "quantity": "3", "unitPrice": "19.99", "discountPercent": "12.5", "taxRate": "13"},
+                  {"productId": cup, "quantity": "7", "unitPrice": "0.333", "discountAmount": "0.01"}]}})
+    made = created["data"]["orderCreate"]
+    assert made["userErrors"] == [], made
+    read = await shop(WIDE + "query($id: ID!) { node(id: $id) { ...W } }", {"id": made["order"]["id"]})
+    assert made["order"] == read["data"]["node"]

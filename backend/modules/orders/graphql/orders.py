@@ -274,17 +274,20 @@ async def _order_payload(ctx: RequestContext, order_id: uuid.UUID) -> OrderPaylo
     return OrderPayload(order=(await load_orders(ctx, [order_id]))[order_id])
 
 
+async def _held_order_payload(ctx: RequestContext, order: Order) -> OrderPayload:
+    """The payload of a mutation that holds the order it made or changed (every column loaded or set): the
+    object as written, without reading the row again inside the tenant's write lock. Handlers that change
+    orders do it through the same session's objects; tests compare each such payload with a read after it."""
+    await ctx.require_tenant_session().flush()
+    return OrderPayload(order=OrderType.from_row(order))
+
+
 async def _transition(info: Info, input: OrderIdInput | OrderReasonInput,
                       call: Callable[[RequestContext, uuid.UUID], Awaitable[Order]]) -> OrderPayload:
     ctx: RequestContext = info.context
 
     async def operation() -> OrderPayload:
-        order = await call(ctx, decode_id(input.id, "Order"))
-        # The payload is the order the transition read (locked, every column) and changed, as written: no
-        # second read of the row (inside the tenant's write lock). Handlers that change orders do it through
-        # the same session's objects.
-        await ctx.require_tenant_session().flush()
-        return OrderPayload(order=OrderType.from_row(order))
+        return await _held_order_payload(ctx, await call(ctx, decode_id(input.id, "Order")))
 
     return await run_mutation(info, OrderPayload, operation, input)
 
@@ -489,7 +492,7 @@ class Mutation:
                 shipping_amount=input.shipping_amount)
             order = await orders.create_order(ctx.require_tenant_session(), values=values, created_by=_actor(ctx),
                                               idempotency_key=input.idempotency_key)
-            return await _order_payload(ctx, order.id)
+            return await _held_order_payload(ctx, order)
 
         return await run_mutation(info, OrderPayload, operation, input)
 

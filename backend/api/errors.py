@@ -52,18 +52,41 @@ async def run_mutation(
 
     ctx: RequestContext = info.context
     session = ctx.require_tenant_session()
+    # The request's first mutation has nothing written before it in the request's transaction: it runs
+    # without a savepoint (a round trip less, inside the tenant's write lock), and should it fail, the
+    # whole transaction is rolled back and begun again for its audit row. Later ones keep a savepoint.
+    first = not session.info.get("mutated")
+    session.info["mutated"] = True
     await lock_tenant_writes(session)  # outside the savepoint: held until the request commits
     try:
-        async with atomic(session):
+        async with atomic(session, savepoint=not first):
             result = await operation()
     except DomainError as exc:
+        if first:
+            await _begin_again(ctx)
         await _audit(ctx, info.field_name, input, None, f"refused:{exc.code}")
         return payload(user_errors=[user_error(exc)])
     except Exception:
+        if first:
+            await _begin_again(ctx)
         await _audit(ctx, info.field_name, input, None, "error")
         raise
     await _audit(ctx, info.field_name, input, result, "success")
     return result
+
+
+async def _begin_again(ctx: RequestContext) -> None:
+    """Undo everything the request's transaction wrote and begin a new one, scoped as the first was."""
+    from backend.core.access import scope_session
+    from backend.core.db import set_tenant
+
+    session = ctx.require_tenant_session()
+    await session.rollback()
+    for key in ("tenant_writes_locked", "work_due", "_driver", "atomic", "handler_failed", "enabled_modules"):
+        session.info.pop(key, None)
+    await set_tenant(session, ctx.principal.tenant_id)  # type: ignore[union-attr,arg-type]
+    await scope_session(session, ctx.principal)  # type: ignore[arg-type]
+    session.info["mutated"] = True
 
 
 def _ids_in(value: Any) -> list[str]:

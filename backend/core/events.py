@@ -16,6 +16,7 @@ Event types are declared as data in each module's ``events.py`` and listed by
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -196,17 +197,20 @@ async def emit(session: AsyncSession, event_type: EventType, *, aggregate_id: st
 
 
 @asynccontextmanager
-async def atomic(session: AsyncSession) -> AsyncIterator[None]:
+async def atomic(session: AsyncSession, *, savepoint: bool = True) -> AsyncIterator[None]:
     """A savepoint that any failure inside rolls back as a whole (a mutation: ``run_mutation``).
 
     Handlers of events emitted inside it run without a savepoint of their own (two round trips
     less per event): a handler's failure propagates and the whole block is undone. Should the code
     inside catch that failure and go on, the block still fails with HANDLER_FAILED at its end, so a
     handler's half-done writes never commit.
+
+    ``savepoint=False`` is for a caller that undoes a failed block itself, by rolling back the whole
+    transaction (a request's first mutation, which nothing was written before).
     """
     outer = session.info.get("atomic")
     try:
-        async with session.begin_nested():
+        async with session.begin_nested() if savepoint else contextlib.nullcontext():
             session.info["atomic"] = True
             session.info.pop("handler_failed", None)
             yield

@@ -37,6 +37,25 @@ async def test_each_mutation_in_a_request_stands_alone(gql, db, make_tenant):
     assert body["data"]["again"] == {"note": {"title": "last"}} and await folder_count(db, a, "kept too") == 1
 
 
+async def test_a_failing_first_mutation_undoes_only_itself(gql, db, make_tenant):
+    """The first mutation of a request runs without a savepoint: its failure rolls the transaction back and
+    begins another, in which the audit row and the request's later mutations are written."""
+    from sqlalchemy import text
+
+    a = await make_tenant()
+    body = await gql('mutation { boom: noteExplode '
+                     'ok: noteCreate(input: {title: "after", folderName: "after boom"}) { note { title } } }', tenant=a)
+    assert body["data"]["boom"] is None and body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert body["data"]["ok"] == {"note": {"title": "after"}}
+    assert await folder_count(db, a, "after boom") == 1
+    async with db.transaction(a) as session:
+        doomed = "SELECT count(*) FROM test_note_folder WHERE name LIKE 'doomed-%'"
+        assert (await session.execute(text(doomed))).scalar_one() == 0  # what noteExplode wrote is gone
+        outcomes = dict((await session.execute(text(
+            "SELECT operation, outcome FROM audit_event WHERE operation IN ('noteExplode', 'noteCreate')"))).all())
+    assert outcomes == {"noteExplode": "error", "noteCreate": "success"}
+
+
 async def test_mutations_need_their_write_permission(gql, db, make_tenant):
     a = await make_tenant()
     body = await gql('mutation { noteCreate(input: {title: "x", folderName: "ro"}) { note { id } } }',

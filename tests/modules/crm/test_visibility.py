@@ -122,3 +122,23 @@ async def test_team_visibility_admits_teammates_records_only(api, team):
     r = await api.gql(t, "mutation($t: ID!, $u: ID!) { teamRemoveMember(input: {teamId: $t, userId: $u}) { userErrors { code } } }",
                       {"t": team_id, "u": ids[bob["email"]]})
     assert await names(api, bob["access_token"]) == []
+
+
+async def test_after_a_refused_first_mutation_the_rest_of_the_request_is_still_scoped(api, team):
+    """A request's first mutation runs without a savepoint: refused, its whole transaction is rolled back and
+    begun again. The new one must be scoped as the first was (tenant and record owner), and commit."""
+    _owner, ann, bob = team
+    hers = (await create(api, ann["access_token"], name="Ann's Account"))["customer"]
+    his = (await create(api, bob["access_token"], name="Bob's Account"))["customer"]
+    def edit(alias: str, var: str, name: str) -> str:
+        return f'{alias}: customerUpdate(input: {{id: ${var}, name: "{name}"}}) {{ customer {{ name }} userErrors {{ code }} }}'
+
+    r = await api.gql(bob["access_token"], "mutation($his: ID!, $hers: ID!) { " + edit("refused", "his", "")
+                      + edit("steal", "hers", "Taken") + edit("kept", "his", "Bob Renamed") + " }",
+                      {"his": his["id"], "hers": hers["id"]})
+    data = r.json()["data"]
+    assert data["refused"]["userErrors"] and data["refused"]["customer"] is None
+    assert data["steal"] == {"customer": None, "userErrors": [{"code": "NOT_FOUND"}]}
+    assert data["kept"] == {"customer": {"name": "Bob Renamed"}, "userErrors": []}
+    assert await names(api, ann["access_token"]) == ["Ann's Account"]
+    assert await names(api, bob["access_token"]) == ["Bob Renamed"]

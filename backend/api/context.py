@@ -35,9 +35,6 @@ class RequestContext:
     # Set by the compiled executor while a field resolves: the fields it selects on the row objects it
     # returns (backend.api.rows.Selection), so loaders can leave out unneeded columns.
     selection: Any = None
-    # Also set while a field resolves: when it returns a connection whose nodes are answered as JSON built
-    # by PostgreSQL (backend.api.sqltree.Tree), that tree, so the page can read the nodes' JSON with its rows.
-    node_tree: Any = None
 
     def require_tenant_session(self) -> AsyncSession:
         if self.principal is None or self.session is None:

@@ -167,7 +167,6 @@ class _Field:
         "key",
         "kind",
         "name",
-        "node_position",
         "nodes",
         "parent",
         "parent_class",
@@ -194,7 +193,6 @@ class _Field:
         self.args: dict[str, Any] = {}
         self.args_fixed = True
         self.selection: Any = _UNSET
-        self.node_position: Any = _UNSET  # a connection's one node object position, or None
         self.parent_class: Any = None
         self.position = 0  # in its selection: errors are ordered by it
 
@@ -499,10 +497,7 @@ class CompiledExecutor:
                 selection = f.selection
                 if selection is _UNSET:
                     selection = f.selection = _row_selection(f.shape)
-                node = f.node_position
-                if node is _UNSET:
-                    node = f.node_position = _node_position(f.shape)
-                _select(run.context, selection, node.tree if node is not None else None)
+                _select(run.context, selection)
                 try:
                     if kind == _BATCH:
                         try:
@@ -513,7 +508,7 @@ class CompiledExecutor:
                     else:
                         values = await self._resolve(run, f, items)
                 finally:
-                    _select(run.context, None, None)
+                    _select(run.context, None)
             if type(shape) is _Leaf:
                 coerce = shape.coerce
                 for item, value in zip(items, values, strict=True):
@@ -774,28 +769,10 @@ def _row_selection(shape: Any) -> Any:
     return None
 
 
-def _node_position(shape: Any) -> Any:
-    """A connection's node object position (``edges { node }`` or ``nodes``) when it selects exactly one, else
-    None: the position whose objects' JSON a page may read with its rows (``RequestContext.node_tree``)."""
-    if type(shape) is not _Object or not shape.type.name.endswith("Connection"):
-        return None
-    found = []
-    for f in shape.fields:
-        at = f.shape
-        while type(at) is _List:
-            at = at.of
-        if f.name == "nodes":
-            found.append(at)
-        elif f.name == "edges" and type(at) is _Object:
-            found += [e.shape for e in at.fields if e.name == "node"]
-    return found[0] if len(found) == 1 and type(found[0]) is _Object else None
-
-
-def _select(context: Any, selection: Any, node_tree: Any) -> None:
+def _select(context: Any, selection: Any) -> None:
     try:
         context.selection = selection
-        context.node_tree = node_tree
-    except AttributeError:  # a context without the attributes (a dict, in tests of the executor alone)
+    except AttributeError:  # a context without the attribute (a dict, in tests of the executor alone)
         pass
 
 

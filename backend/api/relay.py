@@ -230,7 +230,6 @@ async def keyset_page(
     sort_col: ColumnElement[Any] | None = None,
     descending: bool = False,
     params: Mapping[str, Any] | None = None,
-    tree: Any = None,
 ) -> Connection[NodeT]:
     """One page of ``stmt`` (a Core select, already filtered by tenant) ordered by (sort_col, id).
 
@@ -239,17 +238,13 @@ async def keyset_page(
 
     With ``params``, ``stmt`` is a template the caller keeps (built once, e.g. with ``BATCH_TENANT`` for
     its tenant) and ``params`` its values: the page's statement is then built and compiled once per
-    template and page shape, and the cursor and size are bound per request. With ``tree`` too (the
-    request context's ``node_tree``: the nodes are answered as JSON built by PostgreSQL), the page
-    statement reads each node's JSON with its row (``backend.api.sqltree.Tree.over``).
+    template and page shape, and the cursor and size are bound per request.
     """
     keys = [sort_col, id_col] if sort_col is not None else [id_col]
     reverse = args.backward != descending
     if params is not None:
-        if tree is not None and getattr(id_col, "table", None) is not tree.table:
-            tree = None  # the nodes' JSON is by the ids of another table
         prepared, count_prepared = _page_template(stmt, tuple(keys), args.after is not None,
-                                                  args.before is not None, reverse, descending, tree)
+                                                  args.before is not None, reverse, descending)
         values = dict(params)
         for name, cursor in (("after", args.after), ("before", args.before)):
             if cursor is not None:
@@ -271,10 +266,6 @@ async def keyset_page(
     key_names = [k.key for k in keys]  # type: ignore[attr-defined]
     if rows and type(rows[0]) is Record:  # raw rows: by name in C
         edges = [Edge(node=to_node(row), key=[row[name] for name in key_names]) for row in rows]
-        if tree is not None and params is not None:
-            attach = tree.attach
-            for edge, row in zip(edges, rows, strict=True):
-                attach(edge.node, row)
     else:
         edges = [Edge(node=to_node(row), key=[getattr(row, name) for name in key_names]) for row in rows]
     info = PageInfo(
@@ -320,11 +311,9 @@ def statement_template(key: Any, build: Callable[[], Select[Any]]) -> Select[Any
 
 
 def _page_template(stmt: Select[Any], keys: tuple[Any, ...], after: bool, before: bool, reverse: bool,
-                   descending: bool, tree: Any = None) -> tuple[Prepared, Prepared]:
-    """The page statement of a template (cursor values and size as parameters), with its nodes' JSON when
-    ``tree`` is given, and its count, compiled once."""
-    # The template and tree themselves, not their ids: kept alive here.
-    cache_key = (stmt, keys, after, before, reverse, descending, tree)
+                   descending: bool) -> tuple[Prepared, Prepared]:
+    """The page statement of a template (cursor values and size as parameters) and its count, compiled once."""
+    cache_key = (stmt, keys, after, before, reverse, descending)  # the template itself, not its id: kept alive here
     found = _PAGES.get(cache_key)
     if found is None:
         def bound(name: str) -> Any:
@@ -333,8 +322,6 @@ def _page_template(stmt: Select[Any], keys: tuple[Any, ...], after: bool, before
 
         page = _paged(stmt, list(keys), bound("after") if after else None, bound("before") if before else None,
                       reverse, descending, bindparam("page_limit", type_=Integer))
-        if tree is not None:
-            page = tree.over(page, [(k.key, reverse) for k in keys])
         found = (Prepared(page), Prepared(select(func.count()).select_from(stmt.order_by(None).subquery())))
         _PAGES.put(cache_key, found)
     return found

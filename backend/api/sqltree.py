@@ -359,53 +359,21 @@ class _Compiler:
 class Tree:
     """One object position of a plan, answered as JSON: its statement, by the objects' ids."""
 
-    __slots__ = ("prepared", "stmt", "table")
+    __slots__ = ("prepared",)
 
-    def __init__(self, stmt: Any, table: Any) -> None:
-        self.stmt = stmt  # columns id, j (the JSON text), c (the cost below each object); keys: batch_keys
-        self.prepared = Prepared(stmt)
-        self.table = table  # of the objects' rows
-
-    def over(self, page: Any, order: list[tuple[str, bool]]) -> Any:
-        """``page`` (a statement selecting rows of the tree's table, ``id`` among its columns) with each row's
-        JSON and cost as ``node_json`` and ``node_cost``, in ``order`` (the page's columns by name, each
-        descending or not): the page and its objects in one round trip.
-        A page object built from such a row carries its JSON (``attach``), and ``splice`` takes it as it is."""
-        rows = page.subquery("page")
-
-        def keyed(element: Any) -> Any:
-            if isinstance(element, BindParameter) and element.key == "batch_keys":
-                return array([rows.c.id])
-            return None
-
-        node = visitors.replacement_traverse(self.stmt, {}, keyed).lateral("node")
-        return (select(rows, node.c.j.label("node_json"), node.c.c.label("node_cost"))
-                .select_from(rows.outerjoin(node, true()))
-                .order_by(*(rows.c[name].desc() if descending else rows.c[name].asc()
-                            for name, descending in order)))
-
-    def attach(self, obj: Any, row: Any) -> None:
-        """Give ``obj`` (built from a row of ``over``'s statement) its JSON, for ``splice``."""
-        text = row["node_json"]
-        if text is not None:
-            obj.__dict__["_node_json"] = (self, orjson.Fragment(text), row["node_cost"])
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
 
     async def splice(self, context: Any, items: list[Any]) -> tuple[list[tuple[Any, Any, int]], list[Any]]:
         """``([(item, fragment, cost)], items left to Python)``: the objects with a row, answered in one
-        statement (or read with their page already: ``over``); any other (built without a row, or gone since
-        its parent was read) stays in Python."""
+        statement; any other (built without a row, or gone since its parent was read) stays in Python."""
         keyed: dict[Any, list[Any]] = {}
         rest: list[Any] = []
-        done: list[tuple[Any, Any, int]] = []
         for item in items:
             state = getattr(item.obj, "__dict__", None)
             row = state.get("_row") if state is not None and isinstance(item.obj, RowObject) else None
             if row is None:
                 rest.append(item)
-                continue
-            read = state.get("_node_json")  # type: ignore[union-attr]
-            if read is not None and read[0] is self:
-                done.append((item, read[1], read[2]))
             else:
                 key = row["id"] if type(row) is Record else row.id  # a raw row by name in C; any other by attribute
                 found = keyed.get(key)
@@ -413,6 +381,7 @@ class Tree:
                     keyed[key] = [item]
                 else:
                     found.append(item)
+        done: list[tuple[Any, Any, int]] = []
         if keyed:
             rows = await fetch(context.require_tenant_session(), self.prepared,
                                {"batch_tenant": context.principal.tenant_id, "batch_keys": list(keyed)})
@@ -440,6 +409,5 @@ def compile_tree(shape: Any) -> Tree | None:
         return None
     stmt, built, cost = level
     id_column = {c.key: c for c in stmt.selected_columns}["id"]
-    return Tree(stmt.with_only_columns(id_column.label("id"), cast(built, Text).label("j"),
-                                       cast(cost, Integer).label("c"), maintain_column_froms=True),
-                row_type._table)
+    return Tree(Prepared(stmt.with_only_columns(id_column.label("id"), cast(built, Text).label("j"),
+                                                cast(cost, Integer).label("c"), maintain_column_froms=True)))

@@ -396,7 +396,7 @@ class Query:
             return await keyset_page(ctx.require_tenant_session(), template,
                                      args=page_args(first, after, last, before), id_col=_order.c.id,
                                      sort_col=sort_col, descending=sort.descending, to_node=OrderType.from_row,
-                                     tree=ctx.node_tree, params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]
+                                     params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]
         stmt = select(*columns).where(_order.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
         flt = filter
         if flt.status is not None:

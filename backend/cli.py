@@ -600,8 +600,9 @@ def bench_run(
 
 @bench_app.command("profile")
 def bench_profile(
-    workload: Annotated[str, typer.Option(help="r1 or r3.")] = "r1",
-    requests: Annotated[int, typer.Option(help="Measured requests, one after another.", min=1)] = 300,
+    workload: Annotated[str, typer.Option(help="r1, r2, r3 or w1 (a placement: four mutations).")] = "r1",
+    requests: Annotated[int, typer.Option(help="Measured requests (placements for w1), one after another.",
+                                          min=1)] = 300,
     scale: Annotated[str, typer.Option(help="smoke, small or default.")] = "default",
     profiler: Annotated[bool, typer.Option(help="Print a pyinstrument profile (pip install -e '.[bench]').")] = True,
 ) -> None:
@@ -612,8 +613,8 @@ def bench_profile(
     from infra.bench.profile import profile
     from infra.bench.run import WORKLOADS, _an_order
 
-    if workload not in WORKLOADS:
-        _fail(f"Workloads: {', '.join(WORKLOADS)}.")
+    if workload not in WORKLOADS and workload != "w1":
+        _fail(f"Workloads: {', '.join(WORKLOADS)}, w1.")
     # The cost bucket is opened as for the measured server (`jishi bench run`): the profile measures execution.
     settings = _settings().model_copy(update={"cost_bucket_size": 10**9, "cost_restore_rate": 10**9,
                                               "run_worker_in_serve": False})
@@ -625,8 +626,10 @@ def bench_profile(
                                  order_id=_an_order(owner_url, tenant), with_profiler=profiler))
     if result.text:
         typer.echo(result.text)
-    typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per request ({result.cpu_ms_per_request:.2f} ms CPU), "
-               f"{result.statements_per_request:.1f} SQL statements per request ({requests} requests, in process)")
+    unit = "placement" if workload == "w1" else "request"
+    typer.echo(f"{workload}: {result.ms_per_request:.2f} ms per {unit} ({result.cpu_ms_per_request:.2f} ms CPU), "
+               f"{result.statements_per_request:.1f} SQL statements per {unit} ({requests} {unit}s, in process; "
+               "CPU and time include the in-process client's)")
 
 
 @bench_app.command("scaling")

@@ -5,8 +5,8 @@ A service emits an event inside its transaction::
     await events.emit(session, NOTE_CREATED, aggregate_id=to_global_id("Note", note.id), payload={...})
 
 ``emit`` gives the event the tenant's next sequence number, writes it to ``outbox_event``, flags the
-tenant's background work as due, queues a PostgreSQL notification (delivered only if the
-transaction commits) and runs the handlers that modules registered for the type, in the same
+tenant's background work as due and queues a PostgreSQL notification (delivered only if the
+transaction commits), all in one statement, then runs the handlers that modules registered for the type, in the same
 transaction, for each handler whose module is enabled for the tenant. A handler's refusal
 (DomainError) or failure fails the cause with it: nothing half-done is committed.
 

@@ -1,6 +1,7 @@
 """Profile one workload in process: where a request's time goes, without the network.
 
     jishi bench profile --workload r1 --requests 300
+    jishi bench profile --workload w1 --requests 200   # placements: create, submit, approve, allocate
 
 Builds the real application (authentication, row-level security, limits and logging as served),
 signs in as the bench member, warms up, then sends ``requests`` requests one after another through
@@ -10,6 +11,7 @@ the ASGI interface and reports the mean wall and CPU time per request, the SQL s
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,20 +49,35 @@ async def profile(settings: Settings, owner_url: str, *, workload: str, requests
         statements += 1
 
     event.listen(db.app_engine.sync_engine, "before_cursor_execute", count)
+    slug, placement = "bench-1", None
+    if workload == "w1":  # a placement (four mutations) on a new small tenant, as `jishi bench writes` makes
+        from backend.modules.registry import import_module_parts, installed_modules
+        from infra.bench.writes import catalog, gids, jishi_placer, write_tenant
+
+        registry = installed_modules()
+        import_module_parts(registry)
+        tenant, slug = await write_tenant(settings, owner_url, registry)
+        customer, products = await catalog(owner_url, tenant)
+        placement = gids(customer, products)
     app = create_app(settings, database=db)
     tune_garbage_collector()  # as `jishi serve` does
-    body = orjson.dumps({"query": WORKLOADS[workload],
+    body = orjson.dumps({"query": WORKLOADS.get(workload, ""),
                          "variables": {"id": to_global_id("Order", order_id)} if workload == "r3" else {}})
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 token = (await client.post("/auth/token", data={
-                    "grant_type": "password", "username": bench_email("bench-1"),
+                    "grant_type": "password", "username": bench_email(slug),
                     "password": BENCH_PASSWORD})).json()["access_token"]
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                place = jishi_placer("/graphql", headers, placement[0], placement[1][:-2]) if placement else None
+                rng = random.Random(1)
 
                 async def once() -> None:
+                    if place is not None:
+                        await place(client, rng)  # raises on any error or userError
+                        return
                     answer = await client.post("/graphql", content=body, headers=headers)
                     if answer.status_code != 200 or b'"errors"' in answer.content:
                         raise RuntimeError(f"{workload}: {answer.status_code} {answer.text[:500]}")

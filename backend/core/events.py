@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import ARRAY, String, Text, bindparam, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.db import utcnow
+from backend.core.db import KEEP_SAVEPOINT, keep_next_savepoint, utcnow
 from backend.core.errors import DomainError
 from backend.core.fetch import Prepared, fetch
 from backend.core.ids import new_id
@@ -209,6 +209,7 @@ async def atomic(session: AsyncSession, *, savepoint: bool = True) -> AsyncItera
     transaction (a request's first mutation, which nothing was written before).
     """
     outer = session.info.get("atomic")
+    connection = None
     try:
         async with session.begin_nested() if savepoint else contextlib.nullcontext():
             session.info["atomic"] = True
@@ -216,7 +217,12 @@ async def atomic(session: AsyncSession, *, savepoint: bool = True) -> AsyncItera
             yield
             if session.info.get("handler_failed"):
                 raise DomainError("HANDLER_FAILED", "An event handler failed; nothing was saved.")
+            if savepoint:  # kept, not released: a round trip less (backend.core.db.keep_next_savepoint)
+                connection = (await session.connection()).sync_connection
+                keep_next_savepoint(connection)
     finally:
+        if connection is not None:
+            connection.info.pop(KEEP_SAVEPOINT, None)  # consumed by the release, unless that never came
         session.info.pop("handler_failed", None)
         session.info["atomic"] = outer
 

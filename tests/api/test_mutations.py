@@ -62,3 +62,25 @@ async def test_mutations_need_their_write_permission(gql, db, make_tenant):
                      tenant=a, permissions=("notes.read",))
     assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "permission": "notes.write"}
     assert await folder_count(db, a, "ro") == 0
+
+
+async def test_a_mutations_savepoint_is_kept_other_savepoints_are_released(gql, db, make_tenant, count_sql):
+    """Inside the tenant's write lock each round trip counts: the request's first mutation needs no savepoint,
+    a later one's is not released (RELEASE changes nothing else). Other savepoints, which may come in loops
+    of thousands, are released."""
+    from sqlalchemy import text
+
+    a = await make_tenant()
+    count_sql.statements.clear()
+    body = await gql('mutation { one: noteCreate(input: {title: "a", folderName: "k1"}) { note { title } } '
+                     'two: noteCreate(input: {title: "b", folderName: "k2"}) { note { title } } }', tenant=a)
+    assert body["data"] == {"one": {"note": {"title": "a"}}, "two": {"note": {"title": "b"}}}
+    sent = [s.split()[0] for s in count_sql.statements if s.startswith(("SAVEPOINT", "RELEASE"))]
+    assert sent == ["SAVEPOINT"]
+    assert await folder_count(db, a, "k1") == 1 and await folder_count(db, a, "k2") == 1
+    count_sql.statements.clear()
+    async with db.transaction(a) as session:
+        async with session.begin_nested():
+            await session.execute(text("SELECT 1"))
+    assert [s.split()[0] for s in count_sql.statements if s.startswith(("SAVEPOINT", "RELEASE"))] == [
+        "SAVEPOINT", "RELEASE"]

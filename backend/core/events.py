@@ -6,8 +6,8 @@ A service emits an event inside its transaction::
 
 ``emit`` gives the event the tenant's next sequence number, writes it to ``outbox_event``, flags the
 tenant's background work as due and queues a PostgreSQL notification (delivered only if the
-transaction commits), all in one statement, then runs the handlers that modules registered for the type, in the same
-transaction, for each handler whose module is enabled for the tenant. A handler's refusal
+transaction commits), all in one statement. Then it runs the handlers that modules registered for
+the type, in the same transaction, for each handler whose module is enabled for the tenant. A handler's refusal
 (DomainError) or failure fails the cause with it: nothing half-done is committed.
 
 Event types are declared as data in each module's ``events.py`` and listed by

@@ -82,8 +82,8 @@ async def _begin_again(ctx: RequestContext) -> None:
 
     session = ctx.require_tenant_session()
     await session.rollback()
-    for key in ("tenant_writes_locked", "work_due", "_driver", "atomic", "handler_failed", "enabled_modules"):
-        session.info.pop(key, None)
+    # set_tenant forgets the write lock and module state; the driver and work-due marks name their
+    # transaction, so they lapse with it.
     await set_tenant(session, ctx.principal.tenant_id)  # type: ignore[union-attr,arg-type]
     await scope_session(session, ctx.principal)  # type: ignore[arg-type]
     session.info["mutated"] = True

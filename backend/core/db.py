@@ -33,7 +33,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
-from backend.core.fetch import execute
+from backend.core.fetch import Connection, execute
 from backend.core.ids import new_id
 from backend.core.lru import LRU
 from backend.core.metrics import SQL_STATEMENTS
@@ -249,7 +249,7 @@ class Database:
         max_overflow: int = 10,
         statement_cache_size: int = 100,
     ) -> None:
-        connect_args = {"statement_cache_size": statement_cache_size}
+        connect_args = {"statement_cache_size": statement_cache_size, "connection_class": Connection}
         self.app_engine: AsyncEngine = create_async_engine(
             to_async_url(app_url),
             pool_size=pool_size,

@@ -35,6 +35,9 @@ class RequestContext:
     # Set by the compiled executor while a field resolves: the fields it selects on the row objects it
     # returns (backend.api.rows.Selection), so loaders can leave out unneeded columns.
     selection: Any = None
+    # Set with it for a connection field: the tree answering its nodes in SQL (backend.api.sqltree), which a
+    # page of rows can build in its own statement (keyset_page's ``tree``).
+    nodes_tree: Any = None
 
     def require_tenant_session(self) -> AsyncSession:
         if self.principal is None or self.session is None:

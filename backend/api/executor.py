@@ -168,6 +168,7 @@ class _Field:
         "kind",
         "name",
         "nodes",
+        "nodes_tree",
         "parent",
         "parent_class",
         "position",
@@ -193,6 +194,7 @@ class _Field:
         self.args: dict[str, Any] = {}
         self.args_fixed = True
         self.selection: Any = _UNSET
+        self.nodes_tree: Any = None
         self.parent_class: Any = None
         self.position = 0  # in its selection: errors are ordered by it
 
@@ -497,7 +499,8 @@ class CompiledExecutor:
                 selection = f.selection
                 if selection is _UNSET:
                     selection = f.selection = _row_selection(f.shape)
-                _select(run.context, selection)
+                    f.nodes_tree = _nodes_tree(f.shape)
+                _select(run.context, selection, f.nodes_tree)
                 try:
                     if kind == _BATCH:
                         try:
@@ -508,7 +511,7 @@ class CompiledExecutor:
                     else:
                         values = await self._resolve(run, f, items)
                 finally:
-                    _select(run.context, None)
+                    _select(run.context, None, None)
             if type(shape) is _Leaf:
                 coerce = shape.coerce
                 for item, value in zip(items, values, strict=True):
@@ -769,10 +772,27 @@ def _row_selection(shape: Any) -> Any:
     return None
 
 
-def _select(context: Any, selection: Any) -> None:
+def _nodes_tree(shape: Any) -> Any:
+    """The tree answering a connection's nodes (``backend.api.sqltree``), when they are selected at one position
+    (``edges { node }`` or ``nodes``, once) and can be answered so; else None."""
+    if type(shape) is not _Object or not shape.type.name.endswith("Connection"):
+        return None
+    positions = []
+    for f in shape.fields:
+        if f.name == "edges" and type(f.shape) is _List and type(f.shape.of) is _Object:
+            positions += [g.shape for g in f.shape.of.fields if g.name == "node"]
+        elif f.name == "nodes" and type(f.shape) is _List:
+            positions.append(f.shape.of)
+    if len(positions) != 1 or type(positions[0]) is not _Object:
+        return None
+    return positions[0].tree
+
+
+def _select(context: Any, selection: Any, nodes_tree: Any) -> None:
     try:
         context.selection = selection
-    except AttributeError:  # a context without the attribute (a dict, in tests of the executor alone)
+        context.nodes_tree = nodes_tree
+    except AttributeError:  # a context without the attributes (a dict, in tests of the executor alone)
         pass
 
 

@@ -297,7 +297,8 @@ class GraphQLEndpoint:
                 # rolls back and begins another, see ``run_mutation``); any exception leaves it uncommitted.
                 async with db.sessionmaker() as session:
                     if principal.tenant_id is not None:
-                        await set_tenant(session, principal.tenant_id)
+                        await set_tenant(session, principal.tenant_id,
+                                         generic_plans=operation.operation is OperationType.QUERY)
                         await scope_session(session, principal)
                     ctx.session = session
                     result = await self._execute_operation(document, operation, params, ctx)

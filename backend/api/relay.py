@@ -230,6 +230,7 @@ async def keyset_page(
     sort_col: ColumnElement[Any] | None = None,
     descending: bool = False,
     params: Mapping[str, Any] | None = None,
+    tree: Any = None,
 ) -> Connection[NodeT]:
     """One page of ``stmt`` (a Core select, already filtered by tenant) ordered by (sort_col, id).
 
@@ -238,13 +239,16 @@ async def keyset_page(
 
     With ``params``, ``stmt`` is a template the caller keeps (built once, e.g. with ``BATCH_TENANT`` for
     its tenant) and ``params`` its values: the page's statement is then built and compiled once per
-    template and page shape, and the cursor and size are bound per request.
+    template and page shape, and the cursor and size are bound per request. With ``tree`` as well (the
+    context's ``nodes_tree``), the same statement builds the nodes' JSON (``backend.api.sqltree.Tree.with_page``).
     """
     keys = [sort_col, id_col] if sort_col is not None else [id_col]
     reverse = args.backward != descending
     if params is not None:
         prepared, count_prepared = _page_template(stmt, tuple(keys), args.after is not None,
                                                   args.before is not None, reverse, descending)
+        if tree is not None:
+            prepared = tree.with_page(prepared)
         values = dict(params)
         for name, cursor in (("after", args.after), ("before", args.before)):
             if cursor is not None:

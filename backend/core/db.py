@@ -171,16 +171,25 @@ def _count_statement(*_: Any) -> None:
     SQL_STATEMENTS.inc()
 
 
-async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str) -> uuid.UUID:
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str, *, generic_plans: bool = False) -> uuid.UUID:
     """Scope the current transaction to one tenant: ``SET LOCAL app.tenant_id``.
 
     SET takes no bind parameters, so the value is parsed as a UUID and re-formatted by us before it
     is quoted: nothing the caller passes reaches the SQL text unparsed. ``SET LOCAL`` ends with the
     transaction (safe with pools and PgBouncer in transaction mode) and is the form Citus
     propagates to its workers.
+
+    ``generic_plans``: the transaction's prepared statements run their generic plans from the first
+    execution on (``plan_cache_mode``), for a request that only reads. A page with its nodes' JSON in one
+    statement (``backend.api.sqltree.Tree.with_page``) costs a custom plan per execution otherwise: with
+    the page size known, the planner prices the plan with a parameter for it higher than it prices a
+    custom one, and plans anew each time (about 1 ms).
     """
     tid = uuid.UUID(str(tenant_id))
-    await execute(session, f"SET LOCAL app.tenant_id = '{tid}'")
+    await execute(session, f"SET LOCAL app.tenant_id = '{tid}'" + (f"; {GENERIC_PLANS}" if generic_plans else ""))
     session.info["tenant_id"] = tid
     session.info.pop("enabled_modules", None)
     session.info.pop("tenant_writes_locked", None)
@@ -249,7 +258,11 @@ class Database:
         max_overflow: int = 10,
         statement_cache_size: int = 100,
     ) -> None:
-        connect_args = {"statement_cache_size": statement_cache_size, "connection_class": Connection}
+        # JIT off: it pays for itself on long analytical queries, not on an API's short statements, and a
+        # generic plan's estimates (a page size it cannot see) can price one of ours over jit_above_cost:
+        # compiling then costs tens of milliseconds. asyncpg sends it at connection start-up.
+        connect_args = {"statement_cache_size": statement_cache_size, "connection_class": Connection,
+                        "server_settings": {"jit": "off"}}
         self.app_engine: AsyncEngine = create_async_engine(
             to_async_url(app_url),
             pool_size=pool_size,

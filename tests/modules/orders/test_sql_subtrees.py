@@ -178,11 +178,13 @@ async def test_the_statement_reads_only_its_tenants_rows(corners: Shop, gql, db,
 
 @pytest.mark.parametrize("root,sort", [("orders", "{field: CREATED_AT, descending: false}"), ("orders", None),
                                        ("customers", None), ("customers", "{field: NAME, direction: DESC}")])
-async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, root, sort):
+async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, count_sql, root, sort):
     """An unfiltered list runs a statement kept per selection (the tenant, cursor and size bound per request);
     every page, forwards and backwards, with its cursors and count, is the one the filtered path gives."""
     who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
-    node = "number" if root == "orders" else "name"
+    # With relations below the nodes, the plain list builds its nodes' JSON in its page's statement
+    # (Tree.with_page); the filtered one reads the page, then the nodes.
+    node = "number customer { name } lines { sku }" if root == "orders" else "name contacts { name }"
     sorted_by = f", sort: {sort}" if sort else ""
 
     async def page(args: str, filtered: bool) -> dict:
@@ -195,9 +197,12 @@ async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, root, so
     seen, after = [], None
     while True:
         args = "first: 2" + (f', after: "{after}"' if after else "")
-        plain, filtered = await page(args, False), await page(args, True)
+        count_sql.statements.clear()
+        plain = await page(args, False)
+        assert any("WITH page AS MATERIALIZED" in q for q in count_sql.queries), count_sql.queries
+        filtered = await page(args, True)
         assert plain == filtered
-        seen += [e["node"][node] for e in plain["edges"]]
+        seen += [e["node"] for e in plain["edges"]]
         if not plain["pageInfo"]["hasNextPage"]:
             break
         after = plain["pageInfo"]["endCursor"]
@@ -206,9 +211,9 @@ async def test_plain_lists_page_as_filtered_ones_do(corners: Shop, gql, root, so
     assert await page(f'last: 2, before: "{before}"', False) == await page(f'last: 2, before: "{before}"', True)
 
 
-async def test_a_page_with_nested_lists_is_two_statements_whatever_its_size(corners: Shop, gql, count_sql):
-    """The reference read (orders with totals, customers, lines and products): the page, then one statement
-    for every order's JSON with everything below it."""
+async def test_a_page_with_nested_lists_is_one_statement_whatever_its_size(corners: Shop, gql, count_sql):
+    """The reference read (orders with totals, customers, lines and products): one statement, the page with
+    every order's JSON and everything below it (backend.api.sqltree.Tree.with_page)."""
     who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
     counts = []
     for size in (1, 4):
@@ -217,5 +222,37 @@ async def test_a_page_with_nested_lists_is_two_statements_whatever_its_size(corn
                          "customer { name } lines { quantity product { sku } } } } } }", {"n": size}, **who)
         assert len(body["data"]["orders"]["edges"]) == size
         counts.append(count_sql.queries)
-    assert [len(c) for c in counts] == [2, 2], counts
-    assert "json_build_object" in counts[1][1]
+    assert [len(c) for c in counts] == [1, 1], counts
+    assert "WITH page AS MATERIALIZED" in counts[1][0] and "json_build_object" in counts[1][0]
+
+
+async def test_nodes_selected_twice_are_answered_apart(corners: Shop, gql, reference, count_sql):
+    """``nodes`` and ``edges { node }`` of one page are two positions with selections of their own: the page
+    builds neither's JSON, each is answered as it asks (and as graphql-core answers)."""
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    count_sql.statements.clear()
+    body = await same(gql, reference, """{ orders(first: 3) { nodes { number customer { name } }
+        edges { cursor node { status lines { sku } } } } }""", **who)
+    assert len(body["data"]["orders"]["nodes"]) == 3 and body["data"]["orders"]["edges"][0]["node"]["lines"]
+    assert not any("WITH page" in s for s in count_sql.queries)
+    assert sum("json_build_object" in s for s in count_sql.queries) == 2
+
+
+async def test_request_transactions_plan_generically_and_without_jit(corners: Shop, db, gql, count_sql):
+    """A query's transaction uses generic plans from the first execution (its page-with-JSON statement would
+    be planned anew each time otherwise) and no connection compiles with JIT; other transactions keep
+    PostgreSQL's default choice."""
+    from backend.core.db import set_tenant
+
+    async with db.sessionmaker() as session:
+        await set_tenant(session, corners.tenant, generic_plans=True)
+        assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == "force_generic_plan"
+        assert (await session.execute(text("SHOW jit"))).scalar() == "off"
+        await session.commit()
+    async with db.transaction(corners.tenant) as session:
+        assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == "auto"
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    count_sql.statements.clear()
+    await gql("{ orders(first: 2) { nodes { number } } }", **who)
+    assert any(s.startswith("SET LOCAL app.tenant_id") and s.endswith("; SET LOCAL plan_cache_mode = force_generic_plan")
+               for s in count_sql.statements), count_sql.statements

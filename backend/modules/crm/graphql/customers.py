@@ -106,7 +106,8 @@ class Query:
                                      args=page_args(first, after, last, before), id_col=_customer.c.id,
                                      sort_col=sort_col, descending=sort.direction is SortDirection.DESC,
                                      to_node=CustomerType.from_row,
-                                     params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]
+                                     params={"batch_tenant": ctx.principal.tenant_id},  # type: ignore[union-attr]
+                                     tree=ctx.nodes_tree)
         return await keyset_page(ctx.session, crm.customers_query(ctx.principal.tenant_id, flt, columns),  # type: ignore[arg-type]
                                  args=page_args(first, after, last, before), id_col=_customer.c.id,
                                  sort_col=sort_col,

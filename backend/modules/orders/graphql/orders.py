@@ -396,7 +396,8 @@ class Query:
             return await keyset_page(ctx.require_tenant_session(), template,
                                      args=page_args(first, after, last, before), id_col=_order.c.id,
                                      sort_col=sort_col, descending=sort.descending, to_node=OrderType.from_row,
-                                     params={"batch_tenant": ctx.principal.tenant_id})  # type: ignore[union-attr]
+                                     params={"batch_tenant": ctx.principal.tenant_id},  # type: ignore[union-attr]
+                                     tree=ctx.nodes_tree)
         stmt = select(*columns).where(_order.c.tenant_id == ctx.principal.tenant_id)  # type: ignore[union-attr]
         flt = filter
         if flt.status is not None:

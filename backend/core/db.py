@@ -172,10 +172,15 @@ def _count_statement(*_: Any) -> None:
 
 
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+# JIT pays for itself on long analytical queries, not on an API's short statements, and a generic plan's
+# estimates (a page size it cannot see) can price one of ours over jit_above_cost: compiling then costs
+# tens of milliseconds. Per transaction, as the tenant: safe behind PgBouncer, which refuses unknown
+# start-up parameters.
+NO_JIT = "SET LOCAL jit = off"
 
 
 async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str, *, generic_plans: bool = False) -> uuid.UUID:
-    """Scope the current transaction to one tenant: ``SET LOCAL app.tenant_id``.
+    """Scope the current transaction to one tenant: ``SET LOCAL app.tenant_id`` (and ``jit = off``).
 
     SET takes no bind parameters, so the value is parsed as a UUID and re-formatted by us before it
     is quoted: nothing the caller passes reaches the SQL text unparsed. ``SET LOCAL`` ends with the
@@ -189,7 +194,8 @@ async def set_tenant(session: AsyncSession, tenant_id: uuid.UUID | str, *, gener
     custom one, and plans anew each time (about 1 ms).
     """
     tid = uuid.UUID(str(tenant_id))
-    await execute(session, f"SET LOCAL app.tenant_id = '{tid}'" + (f"; {GENERIC_PLANS}" if generic_plans else ""))
+    settings = f"SET LOCAL app.tenant_id = '{tid}'; {NO_JIT}"
+    await execute(session, f"{settings}; {GENERIC_PLANS}" if generic_plans else settings)
     session.info["tenant_id"] = tid
     session.info.pop("enabled_modules", None)
     session.info.pop("tenant_writes_locked", None)
@@ -258,11 +264,7 @@ class Database:
         max_overflow: int = 10,
         statement_cache_size: int = 100,
     ) -> None:
-        # JIT off: it pays for itself on long analytical queries, not on an API's short statements, and a
-        # generic plan's estimates (a page size it cannot see) can price one of ours over jit_above_cost:
-        # compiling then costs tens of milliseconds. asyncpg sends it at connection start-up.
-        connect_args = {"statement_cache_size": statement_cache_size, "connection_class": Connection,
-                        "server_settings": {"jit": "off"}}
+        connect_args = {"statement_cache_size": statement_cache_size, "connection_class": Connection}
         self.app_engine: AsyncEngine = create_async_engine(
             to_async_url(app_url),
             pool_size=pool_size,

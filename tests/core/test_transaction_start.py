@@ -35,7 +35,7 @@ async def test_the_tenant_is_set_in_the_round_trip_that_begins_the_transaction(d
         try:
             await set_tenant(session, tenant)
             await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
-            assert sent == [f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'"]
+            assert sent == [f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"]
             assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
             assert raw.is_in_transaction()
             await session.commit()
@@ -57,7 +57,7 @@ async def test_statements_after_the_begin_go_on_their_own(db: Database, make_ten
             await set_tenant(session, tenant)
             await asyncio.sleep(0)
             assert sent[0].startswith("BEGIN") and sent[0].rstrip(";") == "BEGIN"
-            assert sent[-1] == f"SET LOCAL app.tenant_id = '{tenant}'"
+            assert sent[-1] == f"SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"
             assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
         finally:
             raw.remove_query_logger(logger)

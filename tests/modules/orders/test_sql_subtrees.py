@@ -240,8 +240,8 @@ async def test_nodes_selected_twice_are_answered_apart(corners: Shop, gql, refer
 
 async def test_request_transactions_plan_generically_and_without_jit(corners: Shop, db, gql, count_sql):
     """A query's transaction uses generic plans from the first execution (its page-with-JSON statement would
-    be planned anew each time otherwise) and no connection compiles with JIT; other transactions keep
-    PostgreSQL's default choice."""
+    be planned anew each time otherwise); other transactions keep PostgreSQL's default choice. No tenant's
+    transaction compiles with JIT."""
     from backend.core.db import set_tenant
 
     async with db.sessionmaker() as session:
@@ -251,8 +251,10 @@ async def test_request_transactions_plan_generically_and_without_jit(corners: Sh
         await session.commit()
     async with db.transaction(corners.tenant) as session:
         assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == "auto"
+        assert (await session.execute(text("SHOW jit"))).scalar() == "off"
     who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
     count_sql.statements.clear()
     await gql("{ orders(first: 2) { nodes { number } } }", **who)
-    assert any(s.startswith("SET LOCAL app.tenant_id") and s.endswith("; SET LOCAL plan_cache_mode = force_generic_plan")
+    assert any(s.startswith("SET LOCAL app.tenant_id") and s.endswith("; SET LOCAL jit = off; "
+                                                                      "SET LOCAL plan_cache_mode = force_generic_plan")
                for s in count_sql.statements), count_sql.statements

@@ -229,8 +229,9 @@ class _Relation(_Form):
                                          maintain_column_froms=True).order_by(None).lateral(tree.name())
             tree.laterals.append(agg)
             return func.coalesce(agg.c.j, literal_column("'[]'::json")), func.coalesce(agg.c.c, _n(0)), False
-        lateral = stmt.with_only_columns(built.label("j"), (cost + _n(shape.weight)).label("c"),
-                                         maintain_column_froms=True).lateral(tree.name())
+        one = stmt.with_only_columns(built.label("j"), (cost + _n(shape.weight)).label("c"),
+                                     maintain_column_froms=True)
+        lateral = (one.offset(literal_column("0")) if tree.fenced else one).lateral(tree.name())
         tree.laterals.append(lateral)
         return lateral.c.j, func.coalesce(lateral.c.c, _n(0)), True
 
@@ -281,7 +282,10 @@ def _string(value: str) -> Any:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, fenced: bool = False) -> None:
+        # fenced: a one-to-one relation's lateral is kept a subquery per row (``OFFSET 0``), never pulled up
+        # into a join the planner may turn around (``Tree.with_page``).
+        self.fenced = fenced
         self.count = 0
         self.relations = 0
         self.laterals: list[Any] = []
@@ -362,10 +366,12 @@ class _Compiler:
 class Tree:
     """One object position of a plan, answered as JSON: its statement, by the objects' ids."""
 
-    __slots__ = ("_pages", "prepared", "serial")
+    __slots__ = ("_pages", "prepared", "row_type", "serial", "shape")
 
-    def __init__(self, prepared: Prepared) -> None:
+    def __init__(self, prepared: Prepared, row_type: type[RowObject], shape: Any) -> None:
         self.prepared = prepared
+        self.row_type = row_type
+        self.shape = shape
         self.serial = next(_SERIALS)  # marks the rows of its pages (``with_page``)
         self._pages = LRU(16)
 
@@ -374,24 +380,32 @@ class Tree:
         built in the same statement: one round trip instead of two. The page is a ``MATERIALIZED`` CTE,
         planned on its own exactly as when it runs alone (a join would let the planner, misled by the
         row-level policies' estimates, sort the whole table); each row's JSON is the statement ``splice``
-        runs, for that row's id. Rows come back with ``_j``, ``_c`` and ``_tree`` after the page's columns;
-        ``splice`` takes them as they are. ``page`` itself when the combined statement would not run directly.
+        built on the page's own rows when they hold every column it reads (its one-to-one relations kept a
+        lookup per row), else the statement ``splice`` runs, for that row's id. Rows come back with ``_j``,
+        ``_c`` and ``_tree`` after the page's columns; ``splice`` takes them as they are. ``page`` itself when
+        the combined statement would not run directly.
         """
         found = self._pages.get(page)
         if found is None:
             rows = page.stmt.cte("page").prefix_with("MATERIALIZED")
+            marked = literal_column(str(self.serial), Integer).label("_tree")
+            level = _Compiler(fenced=True).level(select(*rows.c), self.row_type, self.shape)
+            if level is not None:
+                stmt, built, cost = level
+                combined = stmt.with_only_columns(*rows.c, cast(built, Text).label("_j"),
+                                                  cast(cost, Integer).label("_c"), marked, maintain_column_froms=True)
+            else:
+                def by_row(element: Any) -> Any:
+                    if isinstance(element, BindParameter) and element.key == "batch_keys":
+                        return array([rows.c.id])
+                    return None
 
-            def by_row(element: Any) -> Any:
-                if isinstance(element, BindParameter) and element.key == "batch_keys":
-                    return array([rows.c.id])
-                return None
-
-            built = visitors.replacement_traverse(self.prepared.stmt, {}, by_row).lateral()
-            order = [ClauseAdapter(rows).traverse(clause) for clause in page.stmt._order_by_clauses]
-            combined = Prepared(select(*rows.c, built.c.j.label("_j"), built.c.c.label("_c"),
-                                       literal_column(str(self.serial), Integer).label("_tree"))
-                                .select_from(rows.outerjoin(built, true())).order_by(*order))
-            found = combined if combined.direct else page
+                by_id = visitors.replacement_traverse(self.prepared.stmt, {}, by_row).lateral()
+                combined = select(*rows.c, by_id.c.j.label("_j"), by_id.c.c.label("_c"), marked).select_from(
+                    rows.outerjoin(by_id, true()))
+            prepared = Prepared(combined.order_by(*(ClauseAdapter(rows).traverse(clause)
+                                                    for clause in page.stmt._order_by_clauses)))
+            found = prepared if prepared.direct else page
             self._pages.put(page, found)
         return found
 
@@ -448,4 +462,5 @@ def compile_tree(shape: Any) -> Tree | None:
     stmt, built, cost = level
     id_column = {c.key: c for c in stmt.selected_columns}["id"]
     return Tree(Prepared(stmt.with_only_columns(id_column.label("id"), cast(built, Text).label("j"),
-                                                cast(cost, Integer).label("c"), maintain_column_froms=True)))
+                                                cast(cost, Integer).label("c"), maintain_column_froms=True)),
+                row_type, shape)

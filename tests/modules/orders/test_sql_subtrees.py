@@ -258,3 +258,38 @@ async def test_request_transactions_plan_generically_and_without_jit(corners: Sh
     assert any(s.startswith("SET LOCAL app.tenant_id") and s.endswith("; SET LOCAL jit = off; "
                                                                       "SET LOCAL plan_cache_mode = force_generic_plan")
                for s in count_sql.statements), count_sql.statements
+
+
+async def test_a_page_builds_its_nodes_on_its_own_rows_or_by_their_ids(corners: Shop, registry, db):
+    """``Tree.with_page``: on the page's rows when they hold every column the JSON reads, a one-to-one
+    relation kept a lookup per row (``OFFSET 0``: pulled up into a join, the planner misled by the
+    row-level policies' estimates read all the tenant's customers for each order); by id otherwise.
+    Both answer as the tree's own statement does."""
+    from sqlalchemy import select as select_
+
+    from backend.api.relay import _page_template
+    from backend.core.db import BATCH_TENANT
+    from backend.modules.orders.models import Order
+
+    schema = build_schema(registry)
+    executor = CompiledExecutor(schema.graphql, strawberry_schema=schema.strawberry, trees=sqltree.compile_tree)
+    document = parse("{ orders(first: 1) { nodes { number customer { name } lines { sku } } } }")
+    plan = _Plan(executor, document.definitions[0], {}, get_variable_values(schema.graphql, [], {}))  # type: ignore[arg-type]
+    tree = plan.root.fields[0].shape.fields[0].shape.of.tree
+    table = Order.__table__
+    keys = (table.c.created_at, table.c.id)
+    full = select_(table.c.id, table.c.created_at, table.c.number, table.c.customer_id, table.c.currency).where(
+        table.c.tenant_id == BATCH_TENANT)
+    bare = select_(table.c.id, table.c.created_at).where(table.c.tenant_id == BATCH_TENANT)
+    async with db.transaction(corners.tenant) as session:
+        answers = []
+        for template, expected in ((full, "OFFSET 0"), (bare, "= ANY (ARRAY[page.id])")):
+            page, _ = _page_template(template, keys, False, False, True, True)
+            combined = tree.with_page(page)
+            assert combined is not page and expected in combined.sql, combined.sql
+            rows = await fetch(session, combined, {"batch_tenant": corners.tenant, "page_limit": 10})
+            own = {r.id: r.j for r in await fetch(session, tree.prepared, {"batch_tenant": corners.tenant,
+                                                                            "batch_keys": [r.id for r in rows]})}
+            assert rows and all(r._tree == tree.serial and r._j == own[r.id] for r in rows)
+            answers.append([(r.id, r._j, r._c) for r in rows])
+        assert answers[0] == answers[1]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -25,42 +28,45 @@ async def _raw(session) -> Connection:  # type: ignore[no-untyped-def]
     return raw
 
 
-async def test_the_tenant_is_set_in_the_round_trip_that_begins_the_transaction(db: Database, make_tenant):
-    tenant = await make_tenant()
+@asynccontextmanager
+async def _watched(db: Database) -> AsyncIterator[tuple[Any, Connection, list[str]]]:
+    """A session, its asyncpg connection, and the queries asyncpg sends on it."""
     sent: list[str] = []
+
+    def logger(query: Any) -> None:
+        sent.append(query.query)
+
     async with db.sessionmaker() as session:
         raw = await _raw(session)
-        logger = lambda q: sent.append(q.query)  # noqa: E731
         raw.add_query_logger(logger)
         try:
-            await set_tenant(session, tenant)
-            await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
-            assert sent == [f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"]
-            assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
-            assert raw.is_in_transaction()
-            await session.commit()
-            # SET LOCAL ended with the transaction it began with
-            assert await raw.fetchval("SELECT current_setting('app.tenant_id', true)") in ("", None)
+            yield session, raw, sent
         finally:
             raw.remove_query_logger(logger)
+
+
+async def test_the_tenant_is_set_in_the_round_trip_that_begins_the_transaction(db: Database, make_tenant):
+    tenant = await make_tenant()
+    async with _watched(db) as (session, raw, sent):
+        await set_tenant(session, tenant)
+        await asyncio.sleep(0)  # asyncpg calls its query loggers soon after, not at once
+        assert sent == [f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"]
+        assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
+        assert raw.is_in_transaction()
+        await session.commit()
+        # SET LOCAL ended with the transaction it began with
+        assert await raw.fetchval("SELECT current_setting('app.tenant_id', true)") in ("", None)
 
 
 async def test_statements_after_the_begin_go_on_their_own(db: Database, make_tenant):
     tenant = await make_tenant()
-    sent: list[str] = []
-    async with db.sessionmaker() as session:
-        raw = await _raw(session)
-        logger = lambda q: sent.append(q.query)  # noqa: E731
-        raw.add_query_logger(logger)
-        try:
-            await session.execute(text("SELECT 1"))  # the transaction begins with this one
-            await set_tenant(session, tenant)
-            await asyncio.sleep(0)
-            assert sent[0].startswith("BEGIN") and sent[0].rstrip(";") == "BEGIN"
-            assert sent[-1] == f"SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"
-            assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
-        finally:
-            raw.remove_query_logger(logger)
+    async with _watched(db) as (session, _raw_connection, sent):
+        await session.execute(text("SELECT 1"))  # the transaction begins with this one
+        await set_tenant(session, tenant)
+        await asyncio.sleep(0)
+        assert sent[0].startswith("BEGIN") and sent[0].rstrip(";") == "BEGIN"
+        assert sent[-1] == f"SET LOCAL app.tenant_id = '{tenant}'; SET LOCAL jit = off"
+        assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
 
 
 async def test_a_failing_first_statement_fails_and_its_connection_is_not_reused(db: Database, make_tenant):

@@ -379,11 +379,11 @@ class Tree:
         """``page`` (a page of these objects' rows, ``backend.api.relay.keyset_page``) with each row's JSON
         built in the same statement: one round trip instead of two. The page is a ``MATERIALIZED`` CTE,
         planned on its own exactly as when it runs alone (a join would let the planner, misled by the
-        row-level policies' estimates, sort the whole table); each row's JSON is the statement ``splice``
-        built on the page's own rows when they hold every column it reads (its one-to-one relations kept a
-        lookup per row), else the statement ``splice`` runs, for that row's id. Rows come back with ``_j``,
-        ``_c`` and ``_tree`` after the page's columns; ``splice`` takes them as they are. ``page`` itself when
-        the combined statement would not run directly.
+        row-level policies' estimates, sort the whole table). Each row's JSON is built on the page's own
+        rows when they hold every column it reads (its one-to-one relations kept a lookup per row), else by
+        the statement ``splice`` runs, for that row's id. Rows come back with ``_j``, ``_c`` and ``_tree``
+        after the page's columns; ``splice`` takes them as they are. ``page`` itself when the combined
+        statement would not run directly.
         """
         found = self._pages.get(page)
         if found is None:

@@ -281,6 +281,17 @@ def _string(value: str) -> Any:
     return cast(_lit(value), Text)
 
 
+def _for_key(stmt: Any, key: Any) -> Any:
+    """A batch statement (``id = ANY(:batch_keys)``) for one key, an outer row's column: ``= ANY(ARRAY[key])``."""
+
+    def one_key(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key == "batch_keys":
+            return array([key])
+        return None
+
+    return visitors.replacement_traverse(stmt, {}, one_key)
+
+
 class _Compiler:
     def __init__(self, fenced: bool = False) -> None:
         # fenced: a one-to-one relation's lateral is kept a subquery per row (``OFFSET 0``), never pulled up
@@ -316,14 +327,7 @@ class _Compiler:
         return stmt.correlate_except(*own)
 
     def relation(self, stmt_for: StmtFor, parent_key: Any) -> Any:
-        stmt = self.aliased(stmt_for(BATCH_TENANT, BATCH_KEYS))
-
-        def parent(element: Any) -> Any:
-            if isinstance(element, BindParameter) and element.key == "batch_keys":
-                return array([parent_key])
-            return None
-
-        return visitors.replacement_traverse(stmt, {}, parent)
+        return _for_key(self.aliased(stmt_for(BATCH_TENANT, BATCH_KEYS)), parent_key)
 
     def level(self, stmt: Any, row_type: type[RowObject], shape: Any,
               inherited: Columns | None = None) -> tuple[Any, Any, Any] | None:
@@ -395,12 +399,7 @@ class Tree:
                 combined = stmt.with_only_columns(*rows.c, cast(built, Text).label("_j"),
                                                   cast(cost, Integer).label("_c"), marked, maintain_column_froms=True)
             else:
-                def by_row(element: Any) -> Any:
-                    if isinstance(element, BindParameter) and element.key == "batch_keys":
-                        return array([rows.c.id])
-                    return None
-
-                by_id = visitors.replacement_traverse(self.prepared.stmt, {}, by_row).lateral()
+                by_id = _for_key(self.prepared.stmt, rows.c.id).lateral()
                 combined = select(*rows.c, by_id.c.j.label("_j"), by_id.c.c.label("_c"), marked).select_from(
                     rows.outerjoin(by_id, true()))
             prepared = Prepared(combined.order_by(*(ClauseAdapter(rows).traverse(clause)

@@ -295,14 +295,15 @@ class GraphQLEndpoint:
             else:
                 # One transaction per request, committed at its end (the one open then: a failed first mutation
                 # rolls back and begins another, see ``run_mutation``); any exception leaves it uncommitted.
-                async with db.sessionmaker() as session:
+                query = operation.operation is OperationType.QUERY
+                async with db.reading() if query else db.sessionmaker() as session:
                     if principal.tenant_id is not None:
-                        await set_tenant(session, principal.tenant_id,
-                                         generic_plans=operation.operation is OperationType.QUERY)
+                        await set_tenant(session, principal.tenant_id, generic_plans=query)
                         await scope_session(session, principal)
                     ctx.session = session
                     result = await self._execute_operation(document, operation, params, ctx)
-                    await session.commit()
+                    if not query:
+                        await session.commit()
         except Exception as exc:  # commit failures and the like: nothing was written
             error = GraphQLError("commit failed", original_error=exc)
             return self._response({"errors": [format_error(error, request_id)], "data": None,

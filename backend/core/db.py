@@ -33,7 +33,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
-from backend.core.fetch import Connection, execute
+from backend.core.fetch import Connection, commit, execute, hold
 from backend.core.ids import new_id
 from backend.core.lru import LRU
 from backend.core.metrics import SQL_STATEMENTS
@@ -313,6 +313,28 @@ class Database:
             if tenant_id is not None:
                 await set_tenant(session, tenant_id)
             yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for a request that reads (a GraphQL query), on a connection held for it (``fetch.hold``).
+
+        Statements run through ``fetch`` go straight to that connection, in one transaction begun with the
+        first of them (the tenant's ``SET LOCAL``): the session's own transaction, with its checkout, commit
+        and close, is made only if the ORM is used. Commits when the block ends normally (a read may still
+        write, and is committed as any request is); rolls back when it raises.
+        """
+        async with self.app_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            session = self.sessionmaker(bind=connection)
+            hold(session, raw.dbapi_connection, connection.sync_connection)
+            try:
+                yield session
+                if session.sync_session.in_transaction():  # the ORM was used: its flush and commit
+                    await session.commit()
+                await commit(session)
+            finally:
+                if session.sync_session.in_transaction():
+                    await session.close()
 
     async def dispose(self) -> None:
         await self.app_engine.dispose()

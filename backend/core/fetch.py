@@ -59,7 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.lru import LRU
 
-__all__ = ["Connection", "Prepared", "Record", "execute", "fetch", "fetch_statement", "values_of"]
+__all__ = ["Connection", "Prepared", "Record", "commit", "execute", "fetch", "fetch_statement", "hold", "values_of"]
 
 _DIALECT = asyncpg_dialect.dialect()
 _DIALECT.paramstyle = "numeric_dollar"
@@ -247,6 +247,29 @@ async def _begin_with(adapter: Any, connection: Any, raw: Connection, sql: str) 
     return sent
 
 
+_HELD = object()  # in a session's ``_driver``: its connection is held for it (``hold``), whatever its transaction
+
+
+def hold(session: AsyncSession, adapter: Any, connection: Any) -> None:
+    """Run ``session``'s statements (``fetch``, ``execute``) on ``connection`` (a SQLAlchemy connection the
+    caller checked out, bound to the session, and its DBAPI ``adapter``) for the session's whole life.
+
+    A statement then neither begins the session's own transaction nor checks a connection out for it: on a
+    request that reads only through ``fetch``, the session's transaction machinery (its begin, connection
+    checkout, commit and close, about 0.15 ms) is left out. The transaction is the connection's, begun with its
+    first statement; ``commit`` ends it. The ORM, if something uses it, begins on the same connection and joins it.
+    """
+    session.info["_driver"] = (_HELD, adapter, connection)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the transaction a held connection (``hold``) began outside the session, if one is open."""
+    adapter, _ = await _driver(session)
+    async with adapter._execute_mutex:
+        if adapter._transaction is not None:
+            await adapter._call_and_discard(adapter._transaction.commit)
+
+
 async def _autoflush(session: AsyncSession) -> None:
     """Write the session's pending ORM changes first, as its own ``execute`` would (autoflush)."""
     sync = session.sync_session
@@ -255,9 +278,12 @@ async def _autoflush(session: AsyncSession) -> None:
 
 
 async def _driver(session: AsyncSession) -> tuple[Any, Any]:
-    """The session's DBAPI adapter and SQLAlchemy connection, kept for the life of its transaction."""
-    transaction = session.sync_session.get_transaction()
+    """The session's DBAPI adapter and SQLAlchemy connection, kept for the life of its transaction (of the
+    session, when its connection is held: ``hold``)."""
     found = session.info.get("_driver")
+    if found is not None and found[0] is _HELD:
+        return found[1], found[2]
+    transaction = session.sync_session.get_transaction()
     if found is not None and found[0] is transaction and transaction is not None:
         return found[1], found[2]
     connection = await session.connection()

@@ -1,0 +1,95 @@
+"""A query's session holds its connection (``Database.reading``, ``backend.core.fetch.hold``).
+
+Statements run through ``fetch`` go to that connection without the session's transaction machinery:
+the request is its ``BEGIN`` with the tenant's settings, its statements and its ``COMMIT``, and the
+ORM, when something uses it, joins the same transaction. These tests watch the queries asyncpg sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Integer, String, column, func, select, text
+
+from backend.core.db import NO_JIT, Database, set_tenant
+from backend.core.fetch import Connection, Prepared, fetch
+from backend.modules.crm.models import Customer
+
+_ONE = Prepared(text("SELECT current_setting('app.tenant_id') AS tenant, 1 AS one").columns(
+    column("tenant", String), column("one", Integer)))
+
+
+@asynccontextmanager
+async def _reading(db: Database) -> AsyncIterator[tuple[Any, Connection, list[str]]]:
+    """``db.reading()``'s session, its asyncpg connection, and the queries asyncpg sends on it."""
+    sent: list[str] = []
+
+    def logger(query: Any) -> None:
+        sent.append(query.query)
+
+    async with db.reading() as session:
+        raw = (await session.bind.get_raw_connection()).dbapi_connection._connection
+        assert type(raw) is Connection
+        raw.add_query_logger(logger)
+        try:
+            yield session, raw, sent
+        finally:
+            await asyncio.sleep(0)  # asyncpg calls its query loggers soon after a query, not at once
+    await asyncio.sleep(0)
+    raw.remove_query_logger(logger)
+
+
+async def test_a_read_is_its_begin_its_statements_and_its_commit(db: Database, make_tenant):
+    tenant = await make_tenant()
+    async with _reading(db) as (session, raw, sent):
+        await set_tenant(session, tenant, generic_plans=True)
+        rows = await fetch(session, _ONE, {})
+        assert rows[0].tenant == str(tenant)
+        # the session itself never began: no transaction of its own, no connection checked out for it
+        assert not session.sync_session.in_transaction()
+    assert sent[0].startswith(f"BEGIN; SET LOCAL app.tenant_id = '{tenant}'; {NO_JIT}")
+    assert sent[1:] == [_ONE.sql, "COMMIT;"]
+    assert not raw.is_in_transaction()
+
+
+async def test_the_orm_joins_the_held_transaction_and_its_writes_are_committed(db: Database, make_tenant):
+    tenant = await make_tenant()
+    async with _reading(db) as (session, raw, sent):
+        await set_tenant(session, tenant, generic_plans=True)
+        await fetch(session, _ONE, {})
+        # the ORM's statements run in the transaction the tenant's settings began
+        assert (await session.execute(text("SELECT current_setting('app.tenant_id')"))).scalar() == str(tenant)
+        session.add(Customer(name="Written in a read"))
+    assert [q for q in sent if q.startswith(("BEGIN", "COMMIT"))] == [sent[0], "COMMIT;"]
+    assert not raw.is_in_transaction()
+    async with db.transaction(tenant) as check:
+        names = (await check.execute(select(Customer.name))).scalars().all()
+    assert names == ["Written in a read"]
+
+
+async def test_a_read_that_raises_writes_nothing_and_leaves_its_connection_clean(db: Database, make_tenant):
+    tenant = await make_tenant()
+    with pytest.raises(RuntimeError, match="resolver failed"):
+        async with _reading(db) as (session, raw, _sent):
+            await set_tenant(session, tenant)
+            session.add(Customer(name="Never written"))
+            await session.flush()
+            raise RuntimeError("resolver failed")
+    assert not raw.is_in_transaction()
+    assert await raw.fetchval("SELECT current_setting('app.tenant_id', true)") in ("", None)
+    async with db.transaction(tenant) as check:
+        assert (await check.execute(select(func.count()).select_from(Customer))).scalar() == 0
+
+
+async def test_reads_on_one_session_share_the_connection_and_transaction(db: Database, make_tenant):
+    tenant = await make_tenant()
+    async with _reading(db) as (session, _raw, sent):
+        await set_tenant(session, tenant)
+        first = await fetch(session, Prepared(text("SELECT txid_current() AS x").columns(column("x", Integer))), {})
+        second = (await session.execute(text("SELECT txid_current()"))).scalar()
+        assert first[0].x == second
+    assert sum(q.startswith("BEGIN") for q in sent) == 1

@@ -39,10 +39,10 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Integer, String, Text, and_, case, cast, func, literal_column, null, select, true
+from sqlalchemy import ARRAY, Boolean, Integer, String, Text, and_, case, cast, func, literal_column, null, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ColumnClause
 from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from backend.api.executor import _TYPENAME, _Leaf, _List, _Object
@@ -217,23 +217,54 @@ class _Relation(_Form):
         if _origin(shape) is not self.child:
             return None
         tree.relations += 1
-        stmt = tree.relation(self.stmt_for, cols[self.key])
-        level = tree.level(stmt, self.child, shape, {own: cols[parent] for own, parent in self.inherit.items()})
+        page, tree.page = tree.page, None  # the relations below this one are read per row
+        try:
+            if self.many and page is not None and not self.inherit:
+                batch = tree.aliased(self.stmt_for(BATCH_TENANT, BATCH_KEYS))
+                column = _batch_column(batch)
+                if column is not None:
+                    return self._per_page(tree, page, batch, column, cols, shape)
+            stmt = tree.relation(self.stmt_for, cols[self.key])
+            level = tree.level(stmt, self.child, shape, {own: cols[parent] for own, parent in self.inherit.items()})
+        finally:
+            tree.page = page
         if level is None:
             return None
         stmt, built, cost = level
         if self.many:  # aggregated in the loader's order, on the statement itself
-            ordered = list(stmt._order_by_clauses)
-            rows = func.json_agg(aggregate_order_by(built, *ordered) if ordered else built)
-            agg = stmt.with_only_columns(rows.label("j"), func.sum(cost + _n(shape.weight)).label("c"),
-                                         maintain_column_froms=True).order_by(None).lateral(tree.name())
-            tree.laterals.append(agg)
+            agg = _aggregated(stmt, built, cost, shape).lateral(tree.name())
+            tree.laterals.append((agg, true()))
             return func.coalesce(agg.c.j, literal_column("'[]'::json")), func.coalesce(agg.c.c, _n(0)), False
         one = stmt.with_only_columns(built.label("j"), (cost + _n(shape.weight)).label("c"),
                                      maintain_column_froms=True)
         lateral = (one.offset(literal_column("0")) if tree.fenced else one).lateral(tree.name())
-        tree.laterals.append(lateral)
+        tree.laterals.append((lateral, true()))
         return lateral.c.j, func.coalesce(lateral.c.c, _n(0)), True
+
+    def _per_page(self, tree: _Compiler, page: Any, stmt: Any, column: Any, cols: Columns,
+                  shape: Any) -> tuple[Any, Any, bool] | None:
+        """The children of a whole page in one pass, grouped by their parent's key: the loader's statement for
+        the page's keys (``= ANY`` of them: one index scan), aggregated per key in a ``MATERIALIZED`` CTE and
+        joined to the page by the key. A lateral per row costs PostgreSQL an aggregate and an index scan for
+        each of the page's rows (measured: R2's statement 0.53 -> 0.44 ms)."""
+        # An array expression (cast, so ``= ANY`` reads it as an array, not as a subquery's rows)
+        keys = cast(select(func.array_agg(page.c[self.key])).scalar_subquery(), ARRAY(page.c[self.key].type))
+        level = tree.level(_with_keys(stmt, keys), self.child, shape, {})
+        if level is None:
+            return None
+        stmt, built, cost = level
+        grouped = (_aggregated(stmt, built, cost, shape, column.label("k")).group_by(column)
+                   .cte(tree.name()).prefix_with("MATERIALIZED"))
+        tree.laterals.append((grouped, grouped.c.k == cols[self.key]))
+        return func.coalesce(grouped.c.j, literal_column("'[]'::json")), func.coalesce(grouped.c.c, _n(0)), False
+
+
+def _aggregated(stmt: Any, built: Any, cost: Any, shape: Any, *keys: Any) -> Any:
+    """``stmt``'s rows as one JSON array, in the loader's order (``j``), with their cost (``c``)."""
+    ordered = list(stmt._order_by_clauses)
+    rows = func.json_agg(aggregate_order_by(built, *ordered) if ordered else built)
+    return stmt.with_only_columns(*keys, rows.label("j"), func.sum(cost + _n(shape.weight)).label("c"),
+                                  maintain_column_froms=True).order_by(None)
 
 
 def one(child: type[RowObject], stmt_for: StmtFor, key: str) -> _Form:
@@ -283,23 +314,44 @@ def _string(value: str) -> Any:
 
 def _for_key(stmt: Any, key: Any) -> Any:
     """A batch statement (``id = ANY(:batch_keys)``) for one key, an outer row's column: ``= ANY(ARRAY[key])``."""
+    return _with_keys(stmt, array([key]))
 
-    def one_key(element: Any) -> Any:
-        if isinstance(element, BindParameter) and element.key == "batch_keys":
-            return array([key])
+
+def _with_keys(stmt: Any, keys: Any) -> Any:
+    """A batch statement with ``keys`` (an array expression) in place of its batch's keys."""
+
+    def replaced(element: Any) -> Any:
+        if _is_batch_keys(element):
+            return keys
         return None
 
-    return visitors.replacement_traverse(stmt, {}, one_key)
+    return visitors.replacement_traverse(stmt, {}, replaced)
+
+
+def _is_batch_keys(element: Any) -> bool:
+    return isinstance(element, BindParameter) and element.key == "batch_keys"
+
+
+def _batch_column(stmt: Any) -> Any:
+    """The column a batch statement compares with its batch's keys (``column = ANY(:batch_keys)``), or None."""
+    for element in visitors.iterate(stmt.whereclause) if stmt.whereclause is not None else ():
+        if isinstance(element, BinaryExpression) and isinstance(element.left, ColumnClause) and any(
+                _is_batch_keys(e) for e in visitors.iterate(element.right)):
+            return element.left
+    return None
 
 
 class _Compiler:
-    def __init__(self, fenced: bool = False) -> None:
+    def __init__(self, fenced: bool = False, page: Any = None) -> None:
         # fenced: a one-to-one relation's lateral is kept a subquery per row (``OFFSET 0``), never pulled up
         # into a join the planner may turn around (``Tree.with_page``).
         self.fenced = fenced
+        # page: the page's rows (a CTE) while its own level compiles: its lists are read once for the whole
+        # page (``_Relation._per_page``) rather than per row.
+        self.page = page
         self.count = 0
         self.relations = 0
-        self.laterals: list[Any] = []
+        self.laterals: list[tuple[Any, Any]] = []  # (what the level joins, on what)
         self.minor_units: dict[Any, Any] = {}
 
     def places(self, currency: Any) -> Any:
@@ -307,7 +359,7 @@ class _Compiler:
         found = self.minor_units.get(currency)
         if found is None:
             lateral = select(minor_units(currency).label("p")).correlate_except(None).lateral(self.name())
-            self.laterals.append(lateral)
+            self.laterals.append((lateral, true()))
             found = self.minor_units[currency] = lateral.c.p
         return found
 
@@ -361,8 +413,8 @@ class _Compiler:
                 costs.append(cost)
         laterals = self.laterals
         self.laterals, self.minor_units = outer
-        for lateral in laterals:
-            stmt = stmt.outerjoin(lateral, true())
+        for joined, on in laterals:
+            stmt = stmt.outerjoin(joined, on)
         cost = sum(costs[1:], costs[0]) if costs else _n(0)
         return stmt, func.json_build_object(*pairs), cost
 
@@ -393,7 +445,7 @@ class Tree:
         if found is None:
             rows = page.stmt.cte("page").prefix_with("MATERIALIZED")
             marked = literal_column(str(self.serial), Integer).label("_tree")
-            level = _Compiler(fenced=True).level(select(*rows.c), self.row_type, self.shape)
+            level = _Compiler(fenced=True, page=rows).level(select(*rows.c), self.row_type, self.shape)
             if level is not None:
                 stmt, built, cost = level
                 combined = stmt.with_only_columns(*rows.c, cast(built, Text).label("_j"),

@@ -293,3 +293,36 @@ async def test_a_page_builds_its_nodes_on_its_own_rows_or_by_their_ids(corners: 
             assert rows and all(r._tree == tree.serial and r._j == own[r.id] for r in rows)
             answers.append([(r.id, r._j, r._c) for r in rows])
         assert answers[0] == answers[1]
+
+
+async def test_a_pages_lists_are_read_once_for_all_its_rows(corners: Shop, gql, reference, count_sql):
+    """A page's lists (a customer's contacts and open opportunities) are read for the whole page in one pass,
+    grouped by customer, rather than once per row; they answer as graphql-core does, in the loaders' order,
+    customers without any included. A list that takes columns from its parent (an order's lines, in the
+    order's currency) is still read per row."""
+    who = {"tenant": corners.tenant, "permissions": PERMISSIONS}
+    jade = (await corners("{ customers(first: 10, sort: {field: NAME}) { nodes { id name } } }"))[
+        "data"]["customers"]["nodes"][0]
+    assert jade["name"] == "Jade Tea House"
+    for name, primary in (("Ann Jade", False), ("Zhou Jade", True)):  # primary first, then by name
+        made = await corners("mutation($in: ContactCreateInput!) { contactCreate(input: $in) { userErrors { code } } }",
+                             {"in": {"customerId": jade["id"], "name": name, "isPrimary": primary}})
+        assert made["data"]["contactCreate"]["userErrors"] == [], made
+    query = """{ customers(first: 10) { edges { node { name contacts { name email }
+        opportunities { name amount { amount currencyCode } } } } } }"""
+    count_sql.statements.clear()
+    await gql(query, **who)
+    [statement] = count_sql.queries
+    body = await same(gql, reference, query, **who)
+    assert statement.count("AS MATERIALIZED") == 3 and statement.count("= ANY (CAST((SELECT array_agg(page.id)") == 2
+    nodes = {e["node"]["name"]: e["node"] for e in body["data"]["customers"]["edges"]}
+    assert [c["name"] for c in nodes["Jade Tea House"]["contacts"]] == ["Zhou Jade", "Ann Jade", "Mei Jade"]
+    assert [o["name"] for o in nodes["Jade Tea House"]["opportunities"]] == ["Teahouse refit", "Cups"]
+    assert nodes["Lin Bakery"]["contacts"] == [] and nodes["Lin Bakery"]["opportunities"] == []
+
+    query = "{ orders(first: 10) { edges { node { number lines { sku } } } } }"
+    count_sql.statements.clear()
+    await gql(query, **who)
+    [statement] = count_sql.queries
+    await same(gql, reference, query, **who)
+    assert "array_agg" not in statement and "= ANY (ARRAY[page.id])" in statement

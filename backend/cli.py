@@ -643,8 +643,14 @@ def bench_scaling(
     from infra.bench.run import scaling
 
     found = _measured(scaling, scale=scale, seconds=seconds, rounds=rounds, connections=connections)
-    typer.echo(f"r1: 1 worker {found[1]:.1f} req/s, 2 workers {found[2]:.1f} req/s, "
-               f"ratio {found[2] / found[1]:.2f}x ({os.cpu_count()} CPUs, PostgreSQL and wrk on the same host)")
+    for run in found.values():
+        typer.echo(f"r1, {run.workers} worker(s): {run.requests_per_second:.1f} req/s, the host's CPUs "
+                   f"{run.host_busy:.0%} busy, {run.app_cpu_ms:.2f} ms of the workers' CPU per request")
+    one, two = found[1], found[2]
+    typer.echo(f"ratio {two.requests_per_second / one.requests_per_second:.2f}x ({os.cpu_count()} CPUs, PostgreSQL "
+               f"and wrk on the same host). With one worker the host's CPUs were {one.host_busy:.0%} busy: at its "
+               f"CPU per request the whole host serves at most {one.host_ceiling:.1f} req/s, "
+               f"{one.host_ceiling / one.requests_per_second:.2f}x, whatever the workers")
 
 
 @bench_app.command("soak")

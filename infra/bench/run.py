@@ -316,22 +316,73 @@ def _body(workload: str) -> bytes:
     return orjson.dumps({"query": WORKLOADS[workload], "variables": {}})
 
 
+@dataclass
+class Scaling:
+    """One worker count's run of ``scaling``."""
+
+    workers: int
+    requests_per_second: float
+    host_busy: float  # the share of all the host's CPUs in use while measured (every process: app, PostgreSQL, wrk)
+    app_cpu_ms: float  # CPU of the workers per request
+
+    @property
+    def host_ceiling(self) -> float:
+        """Requests/s with every CPU of the host busy at this run's CPU per request: more workers than this
+        run had cannot serve more, whatever they scale like, while PostgreSQL and wrk share the host."""
+        return self.requests_per_second / self.host_busy if self.host_busy > 0 else float("inf")
+
+
 def scaling(settings: Settings, *, scale: str, seconds: int, rounds: int, connections: int,
-            workload: str = "r1") -> dict[int, float]:
+            workload: str = "r1") -> dict[int, Scaling]:
     """Requests/s of Jishi with one worker and with two (one run each, same load): the median of
-    ``rounds`` rounds per worker count."""
+    ``rounds`` rounds per worker count, with how busy the host's CPUs were and the workers' CPU per
+    request. With PostgreSQL and the load generator on the same host, ``host_ceiling`` of the one-worker
+    run bounds what two can show."""
     _, _, env = _prepare(settings, scale)
-    found: dict[int, float] = {}
+    found: dict[int, Scaling] = {}
     for workers in (1, 2):
         process, port = _start_jishi(env, workers)
         try:
             url, headers = f"http://127.0.0.1:{port}/graphql", _jishi_headers(port)
             wrk(url, _body(workload), headers, seconds=2, connections=connections)  # warm-up, every worker
-            found[workers] = statistics.median(
-                wrk(url, _body(workload), headers, seconds=seconds, connections=connections)[0]
-                for _ in range(rounds))
+            runs = []
+            for _ in range(rounds):
+                pids = [process.pid, *_descendants(process.pid)]
+                host_before, app_before = _host_cpu(), _cpu_seconds(pids)
+                rps, _, _, count = wrk(url, _body(workload), headers, seconds=seconds, connections=connections)
+                busy, total = (after - before for after, before in zip(_host_cpu(), host_before, strict=True))
+                runs.append(Scaling(workers, rps, busy / total if total else 0.0,
+                                    (_cpu_seconds(pids) - app_before) * 1000 / max(count, 1)))
+            runs.sort(key=lambda r: r.requests_per_second)
+            found[workers] = runs[len(runs) // 2]
         finally:
             _stop(process)
+    return found
+
+
+def _host_cpu() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole host so far, all CPUs together (Linux ``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+    total = sum(fields[:8])  # user..steal (guest time is counted in user already)
+    return float(total - idle), float(total)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (a server's workers), from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
     return found
 
 

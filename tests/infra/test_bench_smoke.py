@@ -46,3 +46,23 @@ async def test_the_write_workloads_run_and_nothing_is_oversold(owner_url, tmp_pa
     for contestant in ("jishi", "baseline"):  # more clients than units: every unit goes once, none twice
         assert by[("w2", contestant)].allocated == 5 and by[("w2", contestant)].oversold == 0
     assert "| w2 | jishi |" in (tmp_path / "writes.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+async def test_scaling_reports_the_workers_cpu_and_how_busy_the_host_was(owner_url):
+    """``jishi bench scaling``: each worker count's requests/s, the workers' CPU per request (the two workers'
+    own, below the server's process) and the host's busy share, which bounds what more workers can show."""
+    import asyncio
+
+    from infra.bench.run import scaling
+
+    settings = Settings(database_url=owner_url, app_db_user=APP_USER, app_db_password=APP_PASSWORD,
+                        jwt_keys_file=ROOT / ".jishi" / "test-jwt-keys.json", log_level="WARNING")
+    found = await asyncio.to_thread(scaling, settings, scale="smoke", seconds=1, rounds=1, connections=4)
+    assert sorted(found) == [1, 2]
+    for workers, measured in found.items():
+        assert measured.workers == workers and measured.requests_per_second > 0
+        assert 0 < measured.host_busy <= 1 and measured.host_ceiling >= measured.requests_per_second
+        # a worker answers a request with some tenths of a millisecond of CPU at least: counted for both
+        # worker counts (with two, the CPU is in the server's child processes)
+        assert 0.1 < measured.app_cpu_ms < 100, measured

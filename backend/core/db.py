@@ -324,9 +324,11 @@ class Database:
         write, and is committed as any request is); rolls back when it raises.
         """
         async with self.app_engine.connect() as connection:
-            raw = await connection.get_raw_connection()
+            sync = connection.sync_connection
             session = self.sessionmaker(bind=connection)
-            hold(session, raw.dbapi_connection, connection.sync_connection)
+            # (``sync.connection``: the pool's connection it was just given, read without the greenlet bridge
+            # that ``get_raw_connection`` crosses for it)
+            hold(session, sync.connection.dbapi_connection, sync)
             try:
                 yield session
                 if session.sync_session.in_transaction():  # the ORM was used: its flush and commit

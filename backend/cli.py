@@ -649,7 +649,7 @@ def bench_scaling(
     one, two = found[1], found[2]
     typer.echo(f"ratio {two.requests_per_second / one.requests_per_second:.2f}x ({os.cpu_count()} CPUs, PostgreSQL "
                f"and wrk on the same host). With one worker the host's CPUs were {one.host_busy:.0%} busy: at its "
-               f"CPU per request the whole host serves at most {one.host_ceiling:.1f} req/s, "
+               f"CPU per request the whole host would serve about {one.host_ceiling:.1f} req/s, "
                f"{one.host_ceiling / one.requests_per_second:.2f}x, whatever the workers")
 
 

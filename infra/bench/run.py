@@ -327,8 +327,9 @@ class Scaling:
 
     @property
     def host_ceiling(self) -> float:
-        """Requests/s with every CPU of the host busy at this run's CPU per request: more workers than this
-        run had cannot serve more, whatever they scale like, while PostgreSQL and wrk share the host."""
+        """Requests/s with every CPU of the host busy at this run's CPU per request: about what more workers
+        than this run had can reach, whatever they scale like, while PostgreSQL and wrk share the host (an
+        estimate, not a bound: under heavier load each process does a little more per wake-up)."""
         return self.requests_per_second / self.host_busy if self.host_busy > 0 else float("inf")
 
 
@@ -337,7 +338,7 @@ def scaling(settings: Settings, *, scale: str, seconds: int, rounds: int, connec
     """Requests/s of Jishi with one worker and with two (one run each, same load): the median of
     ``rounds`` rounds per worker count, with how busy the host's CPUs were and the workers' CPU per
     request. With PostgreSQL and the load generator on the same host, ``host_ceiling`` of the one-worker
-    run bounds what two can show."""
+    run estimates what two can show."""
     _, _, env = _prepare(settings, scale)
     found: dict[int, Scaling] = {}
     for workers in (1, 2):

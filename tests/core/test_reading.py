@@ -7,7 +7,6 @@ ORM, when something uses it, joins the same transaction. These tests watch the q
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import Integer, String, column, func, select, text
 from backend.core.db import NO_JIT, Database, set_tenant
 from backend.core.fetch import Connection, Prepared, fetch
 from backend.modules.crm.models import Customer
+from tests.support.queries import log_queries
 
 _ONE = Prepared(text("SELECT current_setting('app.tenant_id') AS tenant, 1 AS one").columns(
     column("tenant", String), column("one", Integer)))
@@ -25,22 +25,14 @@ _ONE = Prepared(text("SELECT current_setting('app.tenant_id') AS tenant, 1 AS on
 
 @asynccontextmanager
 async def _reading(db: Database) -> AsyncIterator[tuple[Any, Connection, list[str]]]:
-    """``db.reading()``'s session, its asyncpg connection, and the queries asyncpg sends on it."""
-    sent: list[str] = []
-
-    def logger(query: Any) -> None:
-        sent.append(query.query)
-
+    """``db.reading()``'s session, its asyncpg connection, and the queries asyncpg sends on it (to its
+    ``COMMIT``)."""
     async with db.reading() as session:
         raw = (await session.bind.get_raw_connection()).dbapi_connection._connection
         assert type(raw) is Connection
-        raw.add_query_logger(logger)
-        try:
-            yield session, raw, sent
-        finally:
-            await asyncio.sleep(0)  # asyncpg calls its query loggers soon after a query, not at once
-    await asyncio.sleep(0)
-    raw.remove_query_logger(logger)
+        sent, stop = log_queries(raw)
+        yield session, raw, sent
+    await stop()
 
 
 async def test_a_read_is_its_begin_its_statements_and_its_commit(db: Database, make_tenant):

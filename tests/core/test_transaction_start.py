@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from backend.core.db import Database, set_tenant
 from backend.core.fetch import Connection, execute
+from tests.support.queries import log_queries
 
 
 async def _raw(session) -> Connection:  # type: ignore[no-untyped-def]
@@ -31,18 +32,13 @@ async def _raw(session) -> Connection:  # type: ignore[no-untyped-def]
 @asynccontextmanager
 async def _watched(db: Database) -> AsyncIterator[tuple[Any, Connection, list[str]]]:
     """A session, its asyncpg connection, and the queries asyncpg sends on it."""
-    sent: list[str] = []
-
-    def logger(query: Any) -> None:
-        sent.append(query.query)
-
     async with db.sessionmaker() as session:
         raw = await _raw(session)
-        raw.add_query_logger(logger)
+        sent, stop = log_queries(raw)
         try:
             yield session, raw, sent
         finally:
-            raw.remove_query_logger(logger)
+            await stop()
 
 
 async def test_the_tenant_is_set_in_the_round_trip_that_begins_the_transaction(db: Database, make_tenant):

@@ -135,8 +135,10 @@ def wrk(url: str, body: bytes, headers: dict[str, str], *, seconds: int,
     return rps, latency["50"], latency["99"], count
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (Linux /proc; 0 for one that is gone)."""
+def _cpu_seconds(pids: list[int], *, reaped: bool = False) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; 0 for one that is gone). With
+    ``reaped``, also their children's that have exited: PostgreSQL's postmaster reaps the backends, so
+    a connection closed during a round keeps its CPU in the total instead of taking it out."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
@@ -145,6 +147,8 @@ def _cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
     return total / ticks
 
 
@@ -253,11 +257,11 @@ def run(settings: Settings, *, scale: str, seconds: int, rounds: int, connection
             for _ in range(rounds):  # interleaved
                 for name, (url, headers) in contestants.items():
                     base_url = url.removesuffix("/graphql")
-                    app_before, db_before = _cpu_seconds([pids[name]]), _cpu_seconds(_postgres_pids())
+                    app_before, db_before = _cpu_seconds([pids[name]]), _cpu_seconds(_postgres_pids(), reaped=True)
                     sql_before = _statements(base_url)
                     rps, p50, p99, count = wrk(url, body, headers, seconds=seconds, connections=connections)
                     app_cpu = (_cpu_seconds([pids[name]]) - app_before) * 1000 / max(count, 1)
-                    db_cpu = (_cpu_seconds(_postgres_pids()) - db_before) * 1000 / max(count, 1)
+                    db_cpu = (_cpu_seconds(_postgres_pids(), reaped=True) - db_before) * 1000 / max(count, 1)
                     sql = (_statements(base_url) - sql_before) / max(count, 1)
                     samples[name].append((rps, p50, p99, app_cpu, db_cpu, sql))
             medians = {name: tuple(statistics.median(s[i] for s in runs) for i in range(6))

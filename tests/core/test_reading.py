@@ -85,3 +85,37 @@ async def test_reads_on_one_session_share_the_connection_and_transaction(db: Dat
         second = (await session.execute(text("SELECT txid_current()"))).scalar()
         assert first[0].x == second
     assert sum(q.startswith("BEGIN") for q in sent) == 1
+
+
+async def test_concurrent_reads_and_writes_of_two_tenants_see_only_their_own(gql, make_tenant):
+    """Queries on held connections and mutations on plain sessions share one pool: run together for two
+    tenants, every answer holds its own tenant's rows only, and a node of the other tenant is not found."""
+    import asyncio
+
+    tenants = [await make_tenant(), await make_tenant()]
+    create = "mutation($in: CustomerCreateInput!) { customerCreate(input: $in) { customer { id } userErrors { code } } }"
+    ids = {}
+    for n, tenant in enumerate(tenants):
+        made = await gql(create, {"in": {"name": f"Tenant {n} first"}}, tenant=tenant)
+        ids[tenant] = made["data"]["customerCreate"]["customer"]["id"]
+
+    async def read(n: int, other: int) -> None:
+        body = await gql("query($id: ID!) { customers(first: 50) { nodes { name } } node(id: $id) { id } }",
+                         {"id": ids[tenants[other]]}, tenant=tenants[n])
+        names = {c["name"] for c in body["data"]["customers"]["nodes"]}
+        assert names and all(name.startswith(f"Tenant {n} ") for name in names), body
+        assert body["data"]["node"] is None, body
+
+    async def write(n: int, i: int) -> None:
+        made = await gql(create, {"in": {"name": f"Tenant {n} #{i}", "allowDuplicate": True}}, tenant=tenants[n])
+        assert made["data"]["customerCreate"]["userErrors"] == [], made
+
+    jobs = []
+    for i in range(30):
+        jobs += [read(i % 2, 1 - i % 2), read(1 - i % 2, i % 2)]
+        if i % 3 == 0:
+            jobs.append(write(i % 2, i))
+    await asyncio.gather(*jobs)
+    for n, tenant in enumerate(tenants):
+        body = await gql("{ customers(first: 50) { totalCount } }", tenant=tenant)
+        assert body["data"]["customers"]["totalCount"] == 1 + sum(1 for i in range(0, 30, 3) if i % 2 == n)

@@ -162,17 +162,23 @@ def _statements(base_url: str) -> int:
     return int(float(found.group(1))) if found else 0
 
 
-def _postgres_pids() -> list[int]:
-    """PostgreSQL's processes on this host (the bench assumes nothing else runs on it)."""
+def _processes() -> list[tuple[int, str, int]]:
+    """Every process on this host as ``(pid, command name, parent pid)``, from ``/proc``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    found.append(int(entry.name))
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
+            name, rest = stat[stat.index("(") + 1:].rsplit(")", 1)
+            found.append((int(entry.name), name, int(rest.split()[1])))
     return found
+
+
+def _postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this host (the bench assumes nothing else runs on it)."""
+    return [pid for pid, name, _ in _processes() if name in ("postgres", "postmaster")]
 
 
 def _environment(settings: Settings) -> tuple[str, dict[str, str]]:
@@ -376,13 +382,8 @@ def _host_cpu() -> tuple[float, float]:
 def _descendants(pid: int) -> list[int]:
     """The processes below ``pid`` (a server's workers), from ``/proc``."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+    for child, _, parent in _processes():
+        children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:
         for child in children.get(todo.pop(), ()):
